@@ -1,0 +1,5 @@
+//! Library side of the `realm-metrics` command: the JSON shapes it prints, shared with its tests.
+#![deny(missing_docs)]
+
+pub mod json;
+pub mod markdown;

@@ -1,0 +1,153 @@
+//! `realm-metrics`: the Realm Object Server metric catalog, a StatsD decoder, and a local
+//! dashboard.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::process::ExitCode;
+
+use realm_metrics_cli::{json, markdown};
+
+const USAGE: &str = "\
+realm-metrics: Realm Object Server metrics over StatsD
+
+Usage:
+  realm-metrics catalog [--format json|markdown]
+      Print the ROS metric catalog (reference order).
+  realm-metrics decode [--prefix P]
+      Read StatsD text on stdin, write one JSON object per decoded value (JSON Lines).
+      Exit status: 0 every line decoded, 1 some line malformed, 2 usage error.
+  realm-metrics help
+";
+
+fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("realm-metrics: {msg}\n\n{USAGE}");
+    ExitCode::from(2)
+}
+
+/// Take `--name value` or `--name=value` from `args`.
+fn take_opt(args: &mut Vec<String>, name: &str) -> Result<Option<String>, String> {
+    let eq = format!("{name}=");
+    if let Some(i) = args.iter().position(|a| a == name || a.starts_with(&eq)) {
+        let a = args.remove(i);
+        if let Some(v) = a.strip_prefix(&eq) {
+            return Ok(Some(v.to_owned()));
+        }
+        if i < args.len() {
+            return Ok(Some(args.remove(i)));
+        }
+        return Err(format!("{name} needs a value"));
+    }
+    Ok(None)
+}
+
+fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        return usage_error("missing command");
+    }
+    let cmd = args.remove(0);
+    let result = match cmd.as_str() {
+        "catalog" => catalog(args),
+        "decode" => decode(args),
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        "--version" | "-V" => {
+            println!("realm-metrics {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        other => return usage_error(&format!("unknown command {other:?}")),
+    };
+    match result {
+        Ok(code) => code,
+        Err(CliError::Usage(m)) => usage_error(&m),
+        Err(CliError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(CliError::Io(e)) => {
+            eprintln!("realm-metrics: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+enum CliError {
+    Usage(String),
+    Io(io::Error),
+}
+
+impl From<io::Error> for CliError {
+    fn from(e: io::Error) -> Self {
+        CliError::Io(e)
+    }
+}
+
+impl From<String> for CliError {
+    fn from(e: String) -> Self {
+        CliError::Usage(e)
+    }
+}
+
+fn no_more_args(args: &[String]) -> Result<(), CliError> {
+    match args.first() {
+        Some(a) => Err(CliError::Usage(format!("unexpected argument {a:?}"))),
+        None => Ok(()),
+    }
+}
+
+fn catalog(mut args: Vec<String>) -> Result<ExitCode, CliError> {
+    let format = take_opt(&mut args, "--format")?.unwrap_or_else(|| "json".into());
+    no_more_args(&args)?;
+    let out = match format.as_str() {
+        "json" => {
+            let mut s = serde_json::to_string_pretty(&json::catalog()).map_err(io::Error::other)?;
+            s.push('\n');
+            s
+        }
+        "markdown" | "md" => markdown::catalog_table(),
+        f => {
+            return Err(CliError::Usage(format!(
+                "unknown format {f:?} (json or markdown)"
+            )))
+        }
+    };
+    io::stdout().lock().write_all(out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn decode(mut args: Vec<String>) -> Result<ExitCode, CliError> {
+    let prefix = take_opt(&mut args, "--prefix")?;
+    no_more_args(&args)?;
+    let stdin = io::stdin();
+    let mut input = BufReader::with_capacity(64 * 1024, stdin.lock());
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let mut line = Vec::new();
+    let mut line_no = 0usize;
+    let mut malformed = false;
+    loop {
+        line.clear();
+        // Bound a single line to 16 MiB so that endless input without newlines cannot exhaust
+        // memory; the rest of such a line is decoded as further lines' text would be.
+        let n = (&mut input)
+            .take(16 * 1024 * 1024)
+            .read_until(b'\n', &mut line)?;
+        if n == 0 {
+            break;
+        }
+        let (objs, bad) = json::decode(&line, prefix.as_deref(), line_no);
+        line_no += 1;
+        malformed |= bad;
+        for o in objs {
+            serde_json::to_writer(&mut out, &o).map_err(io::Error::other)?;
+            out.write_all(b"\n")?;
+        }
+        if input.buffer().is_empty() {
+            out.flush()?;
+        }
+    }
+    out.flush()?;
+    Ok(if malformed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,432 @@
+//! The Realm Object Server metric catalog: the 18 rows of the ROS monitoring reference, in its
+//! order.
+//!
+//! ```
+//! use realm_metrics::{Kind, Metric};
+//!
+//! assert_eq!(Metric::ALL.len(), 18);
+//! assert_eq!(Metric::ConnectionOnline.name(), "connection.online");
+//! assert_eq!(Metric::ConnectionOnline.kind(), Kind::Gauge);
+//! // `protocol.bytes.received` is both a counter and a gauge; they share the wire name.
+//! assert_eq!(Metric::lookup("protocol.bytes.received", Kind::Counter), Some(Metric::ProtocolBytesReceived));
+//! assert_eq!(Metric::lookup("protocol.bytes.received", Kind::Gauge), Some(Metric::ProtocolBytesReceivedGauge));
+//! ```
+
+use core::fmt;
+
+/// Whether a catalog metric is a StatsD counter (`|c`) or gauge (`|g`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// Summed; sent as the change since the last flush.
+    Counter,
+    /// Absolute value; re-sent on every flush.
+    Gauge,
+}
+
+impl Kind {
+    /// `"counter"` or `"gauge"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+        }
+    }
+
+    /// The StatsD wire type of this kind (`c` or `g`).
+    pub const fn wire_type(self) -> crate::wire::MetricType {
+        match self {
+            Kind::Counter => crate::wire::MetricType::Counter,
+            Kind::Gauge => crate::wire::MetricType::Gauge,
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The part of the server a metric describes (the first segment of its name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Group {
+    /// `client.*`
+    Client,
+    /// `session.*`
+    Session,
+    /// `connection.*`
+    Connection,
+    /// `realms.*`
+    Realms,
+    /// `authentication.*`
+    Authentication,
+    /// `permission.*`
+    Permission,
+    /// `protocol.*`
+    Protocol,
+}
+
+impl Group {
+    /// Every group, in the reference's order.
+    pub const ALL: [Group; 7] = [
+        Group::Client,
+        Group::Session,
+        Group::Connection,
+        Group::Realms,
+        Group::Authentication,
+        Group::Permission,
+        Group::Protocol,
+    ];
+
+    /// The group's name, as in the metric names (`"connection"`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Group::Client => "client",
+            Group::Session => "session",
+            Group::Connection => "connection",
+            Group::Realms => "realms",
+            Group::Authentication => "authentication",
+            Group::Permission => "permission",
+            Group::Protocol => "protocol",
+        }
+    }
+}
+
+impl fmt::Display for Group {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! catalog {
+    ($( $(#[$doc:meta])* $variant:ident = $id:literal, $name:literal, $kind:ident, $group:ident, $desc:literal; )*) => {
+        /// A metric of the Realm Object Server catalog. The discriminant is the stable id
+        /// (reference order, starting at 0); ids are never reused.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u32)]
+        pub enum Metric {
+            $( $(#[$doc])* $variant = $id, )*
+        }
+
+        impl Metric {
+            /// Every catalog metric, in the reference's order (index = id).
+            pub const ALL: [Metric; 18] = [ $( Metric::$variant, )* ];
+
+            /// The wire name after the prefix (`"connection.online"`); for
+            /// [`Metric::ProtocolVersionUsed`] the template `"protocol.<version>.used"`.
+            pub const fn name(self) -> &'static str {
+                match self { $( Metric::$variant => $name, )* }
+            }
+
+            /// Counter or gauge.
+            pub const fn kind(self) -> Kind {
+                match self { $( Metric::$variant => Kind::$kind, )* }
+            }
+
+            /// The group (first name segment).
+            pub const fn group(self) -> Group {
+                match self { $( Metric::$variant => Group::$group, )* }
+            }
+
+            /// The reference's description of the metric.
+            pub const fn description(self) -> &'static str {
+                match self { $( Metric::$variant => $desc, )* }
+            }
+
+            /// The Rust variant name, e.g. `"ProtocolBytesReceivedGauge"` (used by generators of
+            /// binding code and docs).
+            pub const fn ident(self) -> &'static str {
+                match self { $( Metric::$variant => stringify!($variant), )* }
+            }
+        }
+    };
+}
+
+catalog! {
+    /// `client.unsyncable` (counter)
+    ClientUnsyncable = 0, "client.unsyncable", Counter, Client,
+        "Triggered every time a client fails to initiate synchronization of a realm because of messed up history. Such clients need their realm file deleted and then recovered from the server. This might happen if the server crashes and is recovered from a backup.";
+    /// `session.started` (counter)
+    SessionStarted = 1, "session.started", Counter, Session,
+        "Triggered every time a session is started. A session is considered started even before the authentication.";
+    /// `session.online` (gauge)
+    SessionOnline = 2, "session.online", Gauge, Session,
+        "The total number of sessions currently being served.";
+    /// `session.failed` (counter)
+    SessionFailed = 3, "session.failed", Counter, Session,
+        "Triggered every time there is a session-level error.";
+    /// `session.terminated` (counter)
+    SessionTerminated = 4, "session.terminated", Counter, Session,
+        "Triggered every time a session terminates.";
+    /// `connection.started` (counter)
+    ConnectionStarted = 5, "connection.started", Counter, Connection,
+        "Triggered every time a client opens a connection.";
+    /// `connection.online` (gauge)
+    ConnectionOnline = 6, "connection.online", Gauge, Connection,
+        "The total number of connections currently open. Multiple sessions may be served through a connection.";
+    /// `connection.failed` (counter)
+    ConnectionFailed = 7, "connection.failed", Counter, Connection,
+        "Low-level errors on connections. Triggered every time a failure happens during `accept()`, `read()` or `write()`.";
+    /// `connection.terminated` (counter)
+    ConnectionTerminated = 8, "connection.terminated", Counter, Connection,
+        "Triggered every time a connection terminates. This includes the failed ones.";
+    /// `realms.open` (gauge)
+    RealmsOpen = 9, "realms.open", Gauge, Realms,
+        "The number of currently open realms.";
+    /// `authentication.failed` (counter)
+    AuthenticationFailed = 10, "authentication.failed", Counter, Authentication,
+        "Triggered on authentication failures, e.g. token invalid or expired. Should not normally happen.";
+    /// `permission.denied` (counter)
+    PermissionDenied = 11, "permission.denied", Counter, Permission,
+        "Triggered on permission failures, e.g. trying to access a realm with a token for another realm or trying to upload with a download-only token. Should not normally happen.";
+    /// `protocol.<version>.used` (counter): the version is part of the name.
+    ProtocolVersionUsed = 12, "protocol.<version>.used", Counter, Protocol,
+        "Triggered every time a connection over protocol version `<version>` is established. Use this to track how many connections of each protocol version are initiated, and choose a better time to update the server and app.";
+    /// `protocol.violated` (counter)
+    ProtocolViolated = 13, "protocol.violated", Counter, Protocol,
+        "Triggered every time the sync protocol is violated. May mean that the application is too old or badly written.";
+    /// `protocol.bytes.received` (counter): bytes of each upload message.
+    ProtocolBytesReceived = 14, "protocol.bytes.received", Counter, Protocol,
+        "Triggered every time an upload message is received by the server.";
+    /// `protocol.bytes.sent` (counter): bytes of each download message.
+    ProtocolBytesSent = 15, "protocol.bytes.sent", Counter, Protocol,
+        "Triggered every time a download message is sent by the server.";
+    /// `protocol.bytes.received` (gauge): bytes received since the start.
+    ProtocolBytesReceivedGauge = 16, "protocol.bytes.received", Gauge, Protocol,
+        "The number of bytes received since the start.";
+    /// `protocol.bytes.sent` (gauge): bytes sent since the start.
+    ProtocolBytesSentGauge = 17, "protocol.bytes.sent", Gauge, Protocol,
+        "The number of bytes sent since the start.";
+}
+
+/// The number of catalog rows.
+pub const METRIC_COUNT: usize = Metric::ALL.len();
+
+impl Metric {
+    /// The stable id (reference order, from 0).
+    pub const fn id(self) -> u32 {
+        self as u32
+    }
+
+    /// The metric with this id, or `None` when out of range.
+    pub fn from_id(id: u32) -> Option<Metric> {
+        Metric::ALL.get(usize::try_from(id).ok()?).copied()
+    }
+
+    /// Whether the name is a template that needs a protocol version.
+    pub const fn is_templated(self) -> bool {
+        matches!(self, Metric::ProtocolVersionUsed)
+    }
+
+    /// Look a metric up by its wire name and kind. The templated row matches its template
+    /// string `"protocol.<version>.used"`; use [`recognize`] for concrete names like
+    /// `protocol.7.used`.
+    pub fn lookup(name: &str, kind: Kind) -> Option<Metric> {
+        Metric::ALL
+            .iter()
+            .copied()
+            .find(|m| m.kind() == kind && m.name() == name)
+    }
+
+    /// Whether any catalog row (of either kind) has this wire name.
+    pub fn any_named(name: &str) -> bool {
+        Metric::ALL.iter().any(|m| m.name() == name)
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The result of matching a concrete wire name (after the prefix) against the catalog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recognized {
+    /// The catalog row.
+    pub metric: Metric,
+    /// The protocol version, for `protocol.<version>.used`.
+    pub version: Option<u64>,
+}
+
+/// Parse a `protocol.<version>.used` name, returning the version.
+pub fn parse_protocol_used(name: &str) -> Option<u64> {
+    let v = name.strip_prefix("protocol.")?.strip_suffix(".used")?;
+    parse_version(v)
+}
+
+fn parse_version(v: &str) -> Option<u64> {
+    if v.is_empty() || v.len() > 20 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse().ok()
+}
+
+/// Match a concrete wire name (the part after the prefix) of the given kind against the catalog.
+/// Returns `Err(())` when the name is a catalog name but the kind is wrong (a kind mismatch) and
+/// `Ok(None)` when the name is not in the catalog at all.
+#[allow(clippy::result_unit_err)]
+pub fn recognize(name: &str, kind: Option<Kind>) -> Result<Option<Recognized>, ()> {
+    let (metric_name_match, version) = match parse_protocol_used(name) {
+        Some(v) => (Some(Metric::ProtocolVersionUsed), Some(v)),
+        None => (None, None),
+    };
+    if let Some(m) = metric_name_match {
+        return if kind == Some(m.kind()) {
+            Ok(Some(Recognized { metric: m, version }))
+        } else {
+            Err(())
+        };
+    }
+    if name == Metric::ProtocolVersionUsed.name() {
+        return Ok(None);
+    }
+    match kind.and_then(|k| Metric::lookup(name, k)) {
+        Some(metric) => Ok(Some(Recognized {
+            metric,
+            version: None,
+        })),
+        None if Metric::any_named(name) => Err(()),
+        None => Ok(None),
+    }
+}
+
+/// Split a full metric name `realm.<host>.<catalog name>` into host and catalog match. The longest
+/// catalog suffix wins. `Ok(None)`: not a catalog name; `Err(())`: a catalog name with the wrong
+/// kind.
+#[allow(clippy::result_unit_err)]
+pub fn recognize_full<'a>(
+    full: &'a str,
+    prefix: Option<&str>,
+    kind: Option<Kind>,
+) -> Result<Option<(Option<&'a str>, Recognized)>, ()> {
+    if let Some(p) = prefix {
+        let rest = match full.strip_prefix(p).and_then(|r| r.strip_prefix('.')) {
+            Some(r) if !p.is_empty() => r,
+            _ if p.is_empty() => full,
+            _ => return Ok(None),
+        };
+        return recognize(rest, kind).map(|o| o.map(|r| (None, r)));
+    }
+    let Some(after) = full.strip_prefix("realm.") else {
+        return Ok(None);
+    };
+    // Candidate suffixes start after each '.' in `after` (the host has at least one segment).
+    // Scan from the left so that the longest suffix is tried first.
+    let bytes = after.as_bytes();
+    let mut mismatch = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b != b'.' || i == 0 {
+            continue;
+        }
+        let (host, rest) = (&after[..i], &after[i + 1..]);
+        if host.ends_with('.') || rest.is_empty() {
+            continue;
+        }
+        match recognize(rest, kind) {
+            Ok(Some(r)) => return Ok(Some((Some(host), r))),
+            Ok(None) => {}
+            Err(()) => {
+                mismatch = true;
+                break;
+            }
+        }
+    }
+    if mismatch {
+        Err(())
+    } else {
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_reference_order() {
+        for (i, m) in Metric::ALL.iter().enumerate() {
+            assert_eq!(m.id() as usize, i);
+            assert_eq!(Metric::from_id(i as u32), Some(*m));
+        }
+        assert_eq!(Metric::from_id(18), None);
+        assert_eq!(Metric::from_id(u32::MAX), None);
+    }
+
+    #[test]
+    fn twins_share_a_name() {
+        assert_eq!(
+            Metric::ProtocolBytesSent.name(),
+            Metric::ProtocolBytesSentGauge.name()
+        );
+        assert_eq!(
+            Metric::lookup("protocol.bytes.sent", Kind::Gauge),
+            Some(Metric::ProtocolBytesSentGauge)
+        );
+    }
+
+    #[test]
+    fn group_is_first_segment() {
+        for m in Metric::ALL {
+            assert!(m.name().starts_with(m.group().as_str()));
+            assert_eq!(m.name().as_bytes()[m.group().as_str().len()], b'.');
+        }
+    }
+
+    #[test]
+    fn recognize_full_names() {
+        let r = recognize_full(
+            "realm.example.com.connection.online",
+            None,
+            Some(Kind::Gauge),
+        );
+        assert_eq!(
+            r,
+            Ok(Some((
+                Some("example.com"),
+                Recognized {
+                    metric: Metric::ConnectionOnline,
+                    version: None
+                }
+            )))
+        );
+        let r = recognize_full("realm.h.protocol.42.used", None, Some(Kind::Counter));
+        assert_eq!(
+            r,
+            Ok(Some((
+                Some("h"),
+                Recognized {
+                    metric: Metric::ProtocolVersionUsed,
+                    version: Some(42)
+                }
+            )))
+        );
+        assert_eq!(
+            recognize_full("realm.h.connection.online", None, Some(Kind::Counter)),
+            Err(())
+        );
+        assert_eq!(
+            recognize_full("realm.h.connection.online", None, None),
+            Err(())
+        );
+        assert_eq!(
+            recognize_full("realm.connection.online", None, Some(Kind::Gauge)),
+            Ok(None)
+        );
+        assert_eq!(
+            recognize_full("other.h.connection.online", None, Some(Kind::Gauge)),
+            Ok(None)
+        );
+        let r = recognize_full("svc.a.realms.open", Some("svc.a"), Some(Kind::Gauge));
+        assert_eq!(
+            r,
+            Ok(Some((
+                None,
+                Recognized {
+                    metric: Metric::RealmsOpen,
+                    version: None
+                }
+            )))
+        );
+    }
+}

@@ -1,0 +1,983 @@
+//! The zero-copy StatsD decoder.
+//!
+//! [`decode`] walks a datagram line by line. Each non-empty line gives a [`Record`]: metric
+//! values ([`MetricLine`], one or more [`Sample`]s), a DogStatsD [`Event`] or a
+//! [`ServiceCheck`]; or a [`DecodeError`] with the line number and byte column, after which the
+//! next line is decoded as usual.
+//!
+//! Accepted forms: Etsy (`k:1|c|@0.1`, multi-value `k:1|c:2|ms`), Telegraf bucket tags
+//! (`k,host=a:1|c`), DogStatsD (`k:1:2:3|d|@0.5|#tag:v,bare|c:container|T1700000000`), unknown
+//! `|x` fields after the type (kept as extensions), events `_e{..}` and service checks `_sc|`.
+//!
+//! ```
+//! use realm_metrics::wire::{decode, MetricType, Number, Record, SampleValue};
+//!
+//! let mut lines = decode(b"realm.h.connection.online:-2|g\nbad line\nreq,host=a:1:2|d|#env:prod");
+//! let Some(Ok(Record::Metric(line))) = lines.next() else { panic!() };
+//! let s = line.samples().next().unwrap();
+//! assert_eq!((s.ty, s.value, s.delta), (MetricType::Gauge, SampleValue::Number(Number::Int(-2)), true));
+//!
+//! let err = lines.next().unwrap().unwrap_err();
+//! assert_eq!((err.line, err.column), (2, 9));
+//!
+//! let Some(Ok(Record::Metric(line))) = lines.next() else { panic!() };
+//! assert_eq!(line.name, "req");
+//! assert_eq!(line.samples().count(), 2);
+//! let tags: Vec<_> = line.samples().next().unwrap().tags().iter().collect();
+//! assert_eq!(tags, [("host", Some("a")), ("env", Some("prod"))]);
+//! ```
+
+use core::fmt;
+
+use super::MetricType;
+use crate::name::DisplayByte;
+
+/// What is wrong with a malformed line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeErrorKind {
+    /// The line is not valid UTF-8.
+    InvalidUtf8,
+    /// No `:` after the name.
+    MissingColon,
+    /// The name is empty.
+    EmptyName,
+    /// A byte that may not appear in a name (`|`, NUL).
+    InvalidNameByte(u8),
+    /// A value is empty.
+    EmptyValue,
+    /// A value is not a (finite) number where the type needs one.
+    InvalidValue,
+    /// No `|type` after the value.
+    MissingType,
+    /// A type other than `c g ms h s d`.
+    UnknownType,
+    /// A sample rate that is not a number in (0, 1].
+    InvalidSampleRate,
+    /// A `|T` timestamp that is not an unsigned integer.
+    InvalidTimestamp,
+    /// A tag with an empty key.
+    InvalidTag,
+    /// A malformed `_e{..}` event.
+    InvalidEvent,
+    /// A malformed `_sc|` service check.
+    InvalidServiceCheck,
+}
+
+/// A malformed line: where and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    /// 1-based line number in the input (empty lines count).
+    pub line: usize,
+    /// 1-based byte column within the line; one past the end for a missing part.
+    pub column: usize,
+    /// What is wrong.
+    pub kind: DecodeErrorKind,
+    /// The byte at `column`, if any.
+    pub byte: Option<u8>,
+}
+
+impl DecodeErrorKind {
+    /// What is wrong, in words.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            DecodeErrorKind::InvalidUtf8 => "invalid UTF-8",
+            DecodeErrorKind::MissingColon => "expected ':' after the metric name",
+            DecodeErrorKind::EmptyName => "empty metric name",
+            DecodeErrorKind::InvalidNameByte(_) => "invalid character in metric name",
+            DecodeErrorKind::EmptyValue => "empty value",
+            DecodeErrorKind::InvalidValue => "value is not a finite number",
+            DecodeErrorKind::MissingType => "expected '|' and a metric type after the value",
+            DecodeErrorKind::UnknownType => "unknown metric type (expected c, g, ms, h, s or d)",
+            DecodeErrorKind::InvalidSampleRate => "sample rate must be a number > 0 and <= 1",
+            DecodeErrorKind::InvalidTimestamp => "timestamp must be an unsigned integer",
+            DecodeErrorKind::InvalidTag => "tag with an empty key",
+            DecodeErrorKind::InvalidEvent => "malformed event (_e{title_len,text_len}:title|text)",
+            DecodeErrorKind::InvalidServiceCheck => {
+                "malformed service check (_sc|name|status with status 0-3)"
+            }
+        }
+    }
+}
+
+impl DecodeError {
+    /// The reason without the position: `"unknown metric type (...) at 'z'"`.
+    pub fn detail(&self) -> impl fmt::Display + '_ {
+        Detail(self)
+    }
+}
+
+struct Detail<'e>(&'e DecodeError);
+
+impl fmt::Display for Detail<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.kind.as_str())?;
+        match self.0.byte {
+            Some(b) => write!(f, " at {}", DisplayByte(b)),
+            None => f.write_str(" at end of line"),
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {} column {}: {}",
+            self.line,
+            self.column,
+            self.detail()
+        )
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for DecodeError {}
+
+/// A number as written on the wire.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Number {
+    /// A negative integer.
+    Int(i64),
+    /// A non-negative integer.
+    UInt(u64),
+    /// Anything else (fraction, exponent, or an integer too large for 64 bits); always finite.
+    Float(f64),
+}
+
+impl Number {
+    /// The value as `f64` (exact for integers up to 2^53).
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Number::Int(v) => v as f64,
+            Number::UInt(v) => v as f64,
+            Number::Float(v) => v,
+        }
+    }
+}
+
+/// A decoded value: a number, or a set member.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SampleValue<'a> {
+    /// Every type but sets.
+    Number(Number),
+    /// A set (`|s`) member, as written.
+    Set(&'a str),
+}
+
+/// Tags of one sample: Telegraf bucket tags first, then DogStatsD `|#` tags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Tags<'a> {
+    bucket: &'a str,
+    dog: &'a str,
+}
+
+impl<'a> Tags<'a> {
+    /// Whether there are no tags.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    /// The tags as `(key, value)`; a bare tag has no value. Later duplicates are not removed.
+    pub fn iter(&self) -> TagIter<'a> {
+        TagIter {
+            bucket: self.bucket,
+            dog: self.dog,
+        }
+    }
+}
+
+/// Iterator over [`Tags`].
+#[derive(Clone, Debug)]
+pub struct TagIter<'a> {
+    bucket: &'a str,
+    dog: &'a str,
+}
+
+fn split_first_entry(s: &str) -> (&str, &str) {
+    match s.find(',') {
+        Some(i) => (s.get(..i).unwrap_or(""), s.get(i + 1..).unwrap_or("")),
+        None => (s, ""),
+    }
+}
+
+fn split_kv(s: &str, sep: char) -> (&str, Option<&str>) {
+    match s.find(sep) {
+        Some(i) => (s.get(..i).unwrap_or(""), s.get(i + 1..)),
+        None => (s, None),
+    }
+}
+
+impl<'a> Iterator for TagIter<'a> {
+    type Item = (&'a str, Option<&'a str>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.bucket.is_empty() {
+            let (entry, rest) = split_first_entry(self.bucket);
+            self.bucket = rest;
+            if !entry.is_empty() {
+                return Some(split_kv(entry, '='));
+            }
+        }
+        while !self.dog.is_empty() {
+            let (entry, rest) = split_first_entry(self.dog);
+            self.dog = rest;
+            if !entry.is_empty() {
+                return Some(split_kv(entry, ':'));
+            }
+        }
+        None
+    }
+}
+
+/// One decoded value with its type and fields.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample<'a> {
+    /// The value.
+    pub value: SampleValue<'a>,
+    /// The wire type.
+    pub ty: MetricType,
+    /// A gauge value written with a leading sign (`+3`, `-3`): a change, not an absolute value.
+    pub delta: bool,
+    /// `|@rate`.
+    pub sample_rate: Option<f64>,
+    /// `|T<unix seconds>`.
+    pub timestamp: Option<u64>,
+    /// `|c:<container id>`.
+    pub container: Option<&'a str>,
+    tags: Tags<'a>,
+    fields: &'a str,
+}
+
+impl<'a> Sample<'a> {
+    /// The sample's tags (bucket tags of its line, then its `|#` tags).
+    pub fn tags(&self) -> Tags<'a> {
+        self.tags
+    }
+
+    /// Unknown `|x...` fields after the type, in order, without the leading `|`.
+    pub fn extensions(&self) -> impl Iterator<Item = &'a str> + 'a {
+        self.fields
+            .split('|')
+            .filter(|f| !f.is_empty() && field_kind(f.as_bytes()) == FieldKind::Unknown)
+    }
+}
+
+/// A line of metric values: one name, one or more samples.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MetricLine<'a> {
+    /// 1-based line number.
+    pub line: usize,
+    /// The metric name (before any `,` bucket tags).
+    pub name: &'a str,
+    bucket_tags: &'a str,
+    body: &'a str,
+    first: Sample<'a>,
+    first_rest: &'a str,
+    first_end: usize,
+    has_more: bool,
+}
+
+impl<'a> MetricLine<'a> {
+    /// The samples of the line, in order (several for multi-value and packed lines).
+    pub fn samples(&self) -> Samples<'a> {
+        Samples {
+            body: self.body,
+            template: self.first,
+            pending: self.first_rest,
+            body_pos: self.first_end,
+            first: Some(self.first),
+        }
+    }
+
+    /// Whether the line holds more than one sample.
+    pub fn is_multi(&self) -> bool {
+        self.has_more
+    }
+
+    /// The first sample (every line has at least one).
+    pub fn first(&self) -> Sample<'a> {
+        self.first
+    }
+
+    /// The raw Telegraf bucket tags (`k=v,k2=v2`), if any.
+    pub fn bucket_tags(&self) -> &'a str {
+        self.bucket_tags
+    }
+}
+
+/// Iterator over the samples of a [`MetricLine`].
+#[derive(Clone, Debug)]
+pub struct Samples<'a> {
+    body: &'a str,
+    /// The current segment's fields (type, rate, tags...).
+    template: Sample<'a>,
+    /// Values of the current segment not yet returned.
+    pending: &'a str,
+    /// Offset just past the current segment in the body.
+    body_pos: usize,
+    first: Option<Sample<'a>>,
+}
+
+impl<'a> Iterator for Samples<'a> {
+    type Item = Sample<'a>;
+
+    fn next(&mut self) -> Option<Sample<'a>> {
+        if let Some(first) = self.first.take() {
+            return Some(first);
+        }
+        if self.pending.is_empty() {
+            // The line was validated: a ':' here starts another segment.
+            if self.body.as_bytes().get(self.body_pos) != Some(&b':') {
+                return None;
+            }
+            let seg =
+                parse_segment(self.body, self.body_pos + 1, self.template.tags.bucket).ok()?;
+            self.body_pos = seg.end;
+            self.template = seg.sample(SampleValue::Number(Number::UInt(0)), false);
+            self.pending = seg.values;
+        }
+        let (v, rest) = split_value(self.pending);
+        self.pending = rest;
+        let (value, delta) = parse_value(v.as_bytes(), self.template.ty).ok()?;
+        Some(Sample {
+            value,
+            delta,
+            ..self.template
+        })
+    }
+}
+
+/// A DogStatsD event (`_e{title_len,text_len}:title|text|...`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Event<'a> {
+    /// 1-based line number.
+    pub line: usize,
+    /// The title.
+    pub title: &'a str,
+    /// The text (a `\n` escape stays as written).
+    pub text: &'a str,
+    /// `|d:` date.
+    pub timestamp: Option<u64>,
+    /// `|h:` hostname.
+    pub hostname: Option<&'a str>,
+    /// `|k:` aggregation key.
+    pub aggregation_key: Option<&'a str>,
+    /// `|p:` priority.
+    pub priority: Option<&'a str>,
+    /// `|s:` source type name.
+    pub source_type_name: Option<&'a str>,
+    /// `|t:` alert type.
+    pub alert_type: Option<&'a str>,
+    /// `|#` tags.
+    pub tags: Tags<'a>,
+}
+
+/// A DogStatsD service check (`_sc|name|status|...`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServiceCheck<'a> {
+    /// 1-based line number.
+    pub line: usize,
+    /// The check's name.
+    pub name: &'a str,
+    /// 0 OK, 1 warning, 2 critical, 3 unknown.
+    pub status: u8,
+    /// `|d:` timestamp.
+    pub timestamp: Option<u64>,
+    /// `|h:` hostname.
+    pub hostname: Option<&'a str>,
+    /// `|#` tags.
+    pub tags: Tags<'a>,
+    /// `|m:` message (always last).
+    pub message: Option<&'a str>,
+}
+
+/// One decoded line.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Record<'a> {
+    /// Metric values.
+    Metric(MetricLine<'a>),
+    /// An event.
+    Event(Event<'a>),
+    /// A service check.
+    ServiceCheck(ServiceCheck<'a>),
+}
+
+/// Iterator over the lines of a datagram; see [`decode`].
+#[derive(Clone, Debug)]
+pub struct Lines<'a> {
+    input: &'a [u8],
+    pos: usize,
+    line_no: usize,
+}
+
+/// Decode StatsD text: one item per non-empty line, in order. Malformed lines give a
+/// [`DecodeError`] and decoding goes on with the next line. Never panics.
+pub fn decode(input: &[u8]) -> Lines<'_> {
+    Lines {
+        input,
+        pos: 0,
+        line_no: 0,
+    }
+}
+
+impl<'a> Lines<'a> {
+    /// The unread rest of the input.
+    pub fn remainder(&self) -> &'a [u8] {
+        self.input.get(self.pos..).unwrap_or(&[])
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = Result<Record<'a>, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let rest = self.input.get(self.pos..)?;
+            if rest.is_empty() {
+                return None;
+            }
+            let (mut line, advance) = match rest.iter().position(|&b| b == b'\n') {
+                Some(i) => (rest.get(..i).unwrap_or(&[]), i + 1),
+                None => (rest, rest.len()),
+            };
+            self.pos += advance;
+            self.line_no += 1;
+            if let Some((b'\r', l)) = line.split_last() {
+                line = l;
+            }
+            if line.is_empty() {
+                continue;
+            }
+            return Some(decode_line(line, self.line_no));
+        }
+    }
+}
+
+/// Decode one line (without its line break). `line_no` is reported in errors.
+pub fn decode_line(line: &[u8], line_no: usize) -> Result<Record<'_>, DecodeError> {
+    let err = |column: usize, kind: DecodeErrorKind| DecodeError {
+        line: line_no,
+        column: column + 1,
+        kind,
+        byte: line.get(column).copied(),
+    };
+    let text = match core::str::from_utf8(line) {
+        Ok(t) => t,
+        Err(e) => return Err(err(e.valid_up_to(), DecodeErrorKind::InvalidUtf8)),
+    };
+    let bytes = text.as_bytes();
+    if bytes.starts_with(b"_e{") {
+        return decode_event(text, line_no).map(Record::Event);
+    }
+    if bytes.starts_with(b"_sc|") {
+        return decode_service_check(text, line_no).map(Record::ServiceCheck);
+    }
+    // Name: up to ':' or ','.
+    let mut i = 0;
+    let name_end = loop {
+        match bytes.get(i) {
+            None => return Err(err(i, DecodeErrorKind::MissingColon)),
+            Some(b':') | Some(b',') => break i,
+            Some(&b) if b == b'|' || b == 0 => {
+                return Err(err(i, DecodeErrorKind::InvalidNameByte(b)))
+            }
+            Some(_) => i += 1,
+        }
+    };
+    if name_end == 0 {
+        return Err(err(0, DecodeErrorKind::EmptyName));
+    }
+    let name = text.get(..name_end).unwrap_or("");
+    let mut bucket_tags = "";
+    let mut colon = name_end;
+    if bytes.get(name_end) == Some(&b',') {
+        let start = name_end + 1;
+        let mut j = start;
+        loop {
+            match bytes.get(j) {
+                None => return Err(err(j, DecodeErrorKind::MissingColon)),
+                Some(b':') => break,
+                Some(&b) if b == b'|' || b == 0 => {
+                    return Err(err(j, DecodeErrorKind::InvalidNameByte(b)))
+                }
+                Some(_) => j += 1,
+            }
+        }
+        bucket_tags = text.get(start..j).unwrap_or("");
+        check_tags(bucket_tags, b'=')
+            .map_err(|off| err(start + off, DecodeErrorKind::InvalidTag))?;
+        colon = j;
+    }
+    let body_start = colon + 1;
+    let body = text.get(body_start..).unwrap_or("");
+    // Validate every segment; keep the first sample.
+    let shift = |e: SegError| err(body_start + e.at, e.kind);
+    let seg = parse_segment(body, 0, bucket_tags).map_err(shift)?;
+    let (first_raw, first_rest) = split_value(seg.values);
+    let (v, delta) = parse_value(first_raw.as_bytes(), seg.ty)
+        .map_err(|kind| err(body_start + seg.values_at, kind))?;
+    let first = seg.sample(v, delta);
+    if seg.values.len() > first_raw.len() {
+        validate_values(&seg, true).map_err(shift)?;
+    }
+    let mut end = seg.end;
+    while bytes.get(body_start + end) == Some(&b':') {
+        let s = parse_segment(body, end + 1, bucket_tags).map_err(shift)?;
+        validate_values(&s, false).map_err(shift)?;
+        end = s.end;
+    }
+    Ok(Record::Metric(MetricLine {
+        line: line_no,
+        name,
+        bucket_tags,
+        body,
+        first,
+        first_rest,
+        first_end: seg.end,
+        has_more: seg.values.len() > first_raw.len() || end != seg.end,
+    }))
+}
+
+/// Check every value of a segment, except the first when `skip_first`.
+fn validate_values(seg: &Segment<'_>, skip_first: bool) -> Result<(), SegError> {
+    let mut off = 0;
+    for (idx, v) in seg.values.split(':').enumerate() {
+        if !(skip_first && idx == 0) {
+            parse_value(v.as_bytes(), seg.ty).map_err(|kind| SegError {
+                at: seg.values_at + off,
+                kind,
+            })?;
+        }
+        off += v.len() + 1;
+    }
+    Ok(())
+}
+
+/// Split the first value off a `:`-separated list.
+fn split_value(values: &str) -> (&str, &str) {
+    match values.find(':') {
+        Some(i) => (
+            values.get(..i).unwrap_or(""),
+            values.get(i + 1..).unwrap_or(""),
+        ),
+        None => (values, ""),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Segment<'a> {
+    /// Raw values, `:`-separated (packed).
+    values: &'a str,
+    /// Offset of `values` in the body.
+    values_at: usize,
+    ty: MetricType,
+    sample_rate: Option<f64>,
+    timestamp: Option<u64>,
+    container: Option<&'a str>,
+    dog_tags: &'a str,
+    bucket_tags: &'a str,
+    /// Raw fields after the type, starting with '|' (or empty).
+    fields: &'a str,
+    /// Offset just past the segment in the body.
+    end: usize,
+}
+
+impl<'a> Segment<'a> {
+    fn sample(&self, value: SampleValue<'a>, delta: bool) -> Sample<'a> {
+        Sample {
+            value,
+            ty: self.ty,
+            delta,
+            sample_rate: self.sample_rate,
+            timestamp: self.timestamp,
+            container: self.container,
+            tags: Tags {
+                bucket: self.bucket_tags,
+                dog: self.dog_tags,
+            },
+            fields: self.fields,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct SegError {
+    at: usize,
+    kind: DecodeErrorKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FieldKind {
+    Rate,
+    Tags,
+    Container,
+    Timestamp,
+    Unknown,
+}
+
+fn field_kind(f: &[u8]) -> FieldKind {
+    match f {
+        [b'@', ..] => FieldKind::Rate,
+        [b'#', ..] => FieldKind::Tags,
+        [b'c', b':', ..] => FieldKind::Container,
+        [b'T', rest @ ..] if rest.first().is_some_and(u8::is_ascii_digit) || rest.is_empty() => {
+            FieldKind::Timestamp
+        }
+        _ => FieldKind::Unknown,
+    }
+}
+
+/// Parse one segment `values|type(|field)*` starting at `start` in `body`. Ends at the end of the
+/// body or at a `:` that follows the type, a rate or a timestamp (Etsy multi-value lines).
+fn parse_segment<'a>(
+    body: &'a str,
+    start: usize,
+    bucket_tags: &'a str,
+) -> Result<Segment<'a>, SegError> {
+    let b = body.as_bytes();
+    let e = |at: usize, kind| SegError { at, kind };
+    // Values up to the first '|'.
+    let mut i = start;
+    while let Some(&c) = b.get(i) {
+        if c == b'|' {
+            break;
+        }
+        i += 1;
+    }
+    if i == start {
+        return Err(e(start, DecodeErrorKind::EmptyValue));
+    }
+    if b.get(i).is_none() {
+        return Err(e(i, DecodeErrorKind::MissingType));
+    }
+    let values = body.get(start..i).unwrap_or("");
+    // Type up to '|' or ':' or end.
+    let ty_start = i + 1;
+    let mut j = ty_start;
+    while let Some(&c) = b.get(j) {
+        if c == b'|' || c == b':' {
+            break;
+        }
+        j += 1;
+    }
+    let ty = match b.get(ty_start..j).and_then(MetricType::from_wire) {
+        Some(t) => t,
+        None if j == ty_start => return Err(e(ty_start, DecodeErrorKind::MissingType)),
+        None => return Err(e(ty_start, DecodeErrorKind::UnknownType)),
+    };
+    let mut seg = Segment {
+        values,
+        values_at: start,
+        ty,
+        sample_rate: None,
+        timestamp: None,
+        container: None,
+        dog_tags: "",
+        bucket_tags,
+        fields: "",
+        end: j,
+    };
+    let fields_start = j;
+    // Fields.
+    while b.get(j) == Some(&b'|') {
+        let f_start = j + 1;
+        let kind = field_kind(b.get(f_start..).unwrap_or(&[]));
+        let stops_at_colon = matches!(kind, FieldKind::Rate | FieldKind::Timestamp);
+        let mut k = f_start;
+        while let Some(&c) = b.get(k) {
+            if c == b'|' || (stops_at_colon && c == b':') {
+                break;
+            }
+            k += 1;
+        }
+        let f = body.get(f_start..k).unwrap_or("");
+        match kind {
+            FieldKind::Rate => {
+                let r = f.get(1..).unwrap_or("");
+                seg.sample_rate =
+                    Some(parse_rate(r).ok_or(e(f_start + 1, DecodeErrorKind::InvalidSampleRate))?);
+            }
+            FieldKind::Tags => {
+                let t = f.get(1..).unwrap_or("");
+                check_tags(t, b':')
+                    .map_err(|off| e(f_start + 1 + off, DecodeErrorKind::InvalidTag))?;
+                seg.dog_tags = t;
+            }
+            FieldKind::Container => seg.container = f.get(2..),
+            FieldKind::Timestamp => {
+                let t = f.get(1..).unwrap_or("");
+                seg.timestamp = Some(
+                    parse_u64(t.as_bytes())
+                        .ok_or(e(f_start + 1, DecodeErrorKind::InvalidTimestamp))?,
+                );
+            }
+            FieldKind::Unknown => {}
+        }
+        j = k;
+    }
+    seg.fields = body.get(fields_start..j).unwrap_or("");
+    seg.end = j;
+    Ok(seg)
+}
+
+/// Check tags for empty keys; returns the offset of the bad entry.
+fn check_tags(tags: &str, sep: u8) -> Result<(), usize> {
+    let mut off = 0;
+    for entry in tags.split(',') {
+        let key_len = entry.bytes().position(|c| c == sep).unwrap_or(entry.len());
+        if key_len == 0 && !entry.is_empty() {
+            return Err(off);
+        }
+        off += entry.len() + 1;
+    }
+    Ok(())
+}
+
+fn parse_rate(s: &str) -> Option<f64> {
+    if s.is_empty()
+        || !s
+            .bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'-' | b'+'))
+    {
+        return None;
+    }
+    let r: f64 = s.parse().ok()?;
+    (r > 0.0 && r <= 1.0).then_some(r)
+}
+
+fn parse_u64(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    Some(v)
+}
+
+/// Parse one value for `ty`; the delta flag is set for signed gauge values.
+fn parse_value(s: &[u8], ty: MetricType) -> Result<(SampleValue<'_>, bool), DecodeErrorKind> {
+    if s.is_empty() {
+        return Err(DecodeErrorKind::EmptyValue);
+    }
+    if ty == MetricType::Set {
+        if s.contains(&0) {
+            return Err(DecodeErrorKind::InvalidValue);
+        }
+        let v = core::str::from_utf8(s).map_err(|_| DecodeErrorKind::InvalidUtf8)?;
+        return Ok((SampleValue::Set(v), false));
+    }
+    let n = parse_number(s).ok_or(DecodeErrorKind::InvalidValue)?;
+    let signed = matches!(s.first(), Some(b'+') | Some(b'-'));
+    Ok((SampleValue::Number(n), ty == MetricType::Gauge && signed))
+}
+
+/// Parse a finite decimal number: integers exactly, others as `f64`.
+pub(crate) fn parse_number(s: &[u8]) -> Option<Number> {
+    let (neg, digits) = match s.first() {
+        Some(b'-') => (true, s.get(1..)?),
+        Some(b'+') => (false, s.get(1..)?),
+        _ => (false, s),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    if digits.len() <= 19 && digits.iter().all(u8::is_ascii_digit) {
+        let mut v: u64 = 0;
+        for &c in digits {
+            v = v * 10 + u64::from(c - b'0');
+        }
+        return Some(if neg {
+            if v == 0 {
+                Number::UInt(0)
+            } else {
+                Number::Int(0i64.checked_sub_unsigned(v)?)
+            }
+        } else {
+            Number::UInt(v)
+        });
+    }
+    if !digits
+        .iter()
+        .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'-' | b'+'))
+    {
+        return None;
+    }
+    if !digits
+        .first()
+        .is_some_and(|c| c.is_ascii_digit() || *c == b'.')
+    {
+        return None;
+    }
+    if digits.iter().all(u8::is_ascii_digit) {
+        // 20 digits: may still fit u64.
+        if !neg {
+            if let Some(v) = parse_u64(digits) {
+                return Some(Number::UInt(v));
+            }
+        } else if let Some(v) = parse_u64(digits) {
+            if let Some(i) = 0i64.checked_sub_unsigned(v) {
+                return Some(Number::Int(i));
+            }
+        }
+    }
+    let text = core::str::from_utf8(s).ok()?;
+    let v: f64 = text.parse().ok()?;
+    v.is_finite().then_some(Number::Float(v))
+}
+
+fn decode_event(text: &str, line_no: usize) -> Result<Event<'_>, DecodeError> {
+    let b = text.as_bytes();
+    let err = |column: usize| DecodeError {
+        line: line_no,
+        column: column + 1,
+        kind: DecodeErrorKind::InvalidEvent,
+        byte: b.get(column).copied(),
+    };
+    // _e{T,X}:
+    let mut i = 3;
+    let read_len = |i: &mut usize, stop: u8| -> Result<usize, DecodeError> {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        if *i == start || b.get(*i) != Some(&stop) {
+            return Err(err(*i));
+        }
+        let n = parse_u64(b.get(start..*i).unwrap_or(&[])).ok_or(err(start))?;
+        *i += 1;
+        usize::try_from(n).map_err(|_| err(start))
+    };
+    let title_len = read_len(&mut i, b',')?;
+    let text_len = read_len(&mut i, b'}')?;
+    if b.get(i) != Some(&b':') {
+        return Err(err(i));
+    }
+    i += 1;
+    let title_end = i
+        .checked_add(title_len)
+        .filter(|&e| e <= b.len())
+        .ok_or(err(b.len()))?;
+    let title = text.get(i..title_end).ok_or(err(i))?;
+    if b.get(title_end) != Some(&b'|') {
+        return Err(err(title_end));
+    }
+    let text_start = title_end + 1;
+    let text_end = text_start
+        .checked_add(text_len)
+        .filter(|&e| e <= b.len())
+        .ok_or(err(b.len()))?;
+    let body = text.get(text_start..text_end).ok_or(err(text_start))?;
+    let mut ev = Event {
+        line: line_no,
+        title,
+        text: body,
+        timestamp: None,
+        hostname: None,
+        aggregation_key: None,
+        priority: None,
+        source_type_name: None,
+        alert_type: None,
+        tags: Tags::default(),
+    };
+    let mut j = text_end;
+    while j < b.len() {
+        if b.get(j) != Some(&b'|') {
+            return Err(err(j));
+        }
+        let f_start = j + 1;
+        let f_end = b
+            .get(f_start..)
+            .and_then(|r| r.iter().position(|&c| c == b'|'))
+            .map_or(b.len(), |p| f_start + p);
+        let f = text.get(f_start..f_end).unwrap_or("");
+        let val = f.get(2..).unwrap_or("");
+        match f.as_bytes() {
+            [b'd', b':', ..] => {
+                ev.timestamp = Some(parse_u64(val.as_bytes()).ok_or(err(f_start + 2))?)
+            }
+            [b'h', b':', ..] => ev.hostname = Some(val),
+            [b'k', b':', ..] => ev.aggregation_key = Some(val),
+            [b'p', b':', ..] => ev.priority = Some(val),
+            [b's', b':', ..] => ev.source_type_name = Some(val),
+            [b't', b':', ..] => ev.alert_type = Some(val),
+            [b'#', ..] => {
+                let t = f.get(1..).unwrap_or("");
+                check_tags(t, b':').map_err(|off| err(f_start + 1 + off))?;
+                ev.tags = Tags { bucket: "", dog: t };
+            }
+            _ => return Err(err(f_start)),
+        }
+        j = f_end;
+    }
+    Ok(ev)
+}
+
+fn decode_service_check(text: &str, line_no: usize) -> Result<ServiceCheck<'_>, DecodeError> {
+    let b = text.as_bytes();
+    let err = |column: usize| DecodeError {
+        line: line_no,
+        column: column + 1,
+        kind: DecodeErrorKind::InvalidServiceCheck,
+        byte: b.get(column).copied(),
+    };
+    let field_end = |from: usize| {
+        b.get(from..)
+            .and_then(|r| r.iter().position(|&c| c == b'|'))
+            .map_or(b.len(), |p| from + p)
+    };
+    let name_start = 4;
+    let name_end = field_end(name_start);
+    if name_end == name_start {
+        return Err(err(name_start));
+    }
+    let name = text.get(name_start..name_end).unwrap_or("");
+    if b.get(name_end) != Some(&b'|') {
+        return Err(err(name_end));
+    }
+    let st_start = name_end + 1;
+    let st_end = field_end(st_start);
+    let status = match b.get(st_start..st_end) {
+        Some([d @ b'0'..=b'3']) => d - b'0',
+        _ => return Err(err(st_start)),
+    };
+    let mut sc = ServiceCheck {
+        line: line_no,
+        name,
+        status,
+        timestamp: None,
+        hostname: None,
+        tags: Tags::default(),
+        message: None,
+    };
+    let mut j = st_end;
+    while j < b.len() {
+        let f_start = j + 1;
+        if b.get(f_start..f_start + 2) == Some(b"m:") {
+            // The message is last and may contain '|'.
+            sc.message = text.get(f_start + 2..);
+            break;
+        }
+        let f_end = field_end(f_start);
+        let f = text.get(f_start..f_end).unwrap_or("");
+        let val = f.get(2..).unwrap_or("");
+        match f.as_bytes() {
+            [b'd', b':', ..] => {
+                sc.timestamp = Some(parse_u64(val.as_bytes()).ok_or(err(f_start + 2))?)
+            }
+            [b'h', b':', ..] => sc.hostname = Some(val),
+            [b'#', ..] => {
+                let t = f.get(1..).unwrap_or("");
+                check_tags(t, b':').map_err(|off| err(f_start + 1 + off))?;
+                sc.tags = Tags { bucket: "", dog: t };
+            }
+            _ => return Err(err(f_start)),
+        }
+        j = f_end;
+    }
+    Ok(sc)
+}

@@ -1,0 +1,107 @@
+//! One flat record per decoded value, with catalog recognition: the shape that the CLI's
+//! `decode`, the Node package and the wasm package all report.
+
+use super::decode::{decode, DecodeError, Event, Lines, Sample, Samples, ServiceCheck};
+use super::Record;
+use crate::catalog::{recognize_full, Recognized};
+
+/// The catalog match of a value's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CatalogMatch<'a> {
+    /// Not a catalog name.
+    None,
+    /// A catalog metric; `host` is the part between `realm.` and the catalog name (`None` when a
+    /// custom prefix was given).
+    Metric {
+        /// The host part of the name.
+        host: Option<&'a str>,
+        /// The catalog row (and protocol version).
+        recognized: Recognized,
+    },
+    /// A catalog name with a type that does not match the catalog kind.
+    KindMismatch,
+}
+
+/// A decoded value with its line's name and its catalog match.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FlatValue<'a> {
+    /// 1-based line number.
+    pub line: usize,
+    /// The metric name.
+    pub name: &'a str,
+    /// The value and its fields.
+    pub sample: Sample<'a>,
+    /// Catalog recognition.
+    pub catalog: CatalogMatch<'a>,
+}
+
+/// One item of [`flatten`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Flat<'a> {
+    /// A metric value.
+    Value(FlatValue<'a>),
+    /// An event.
+    Event(Event<'a>),
+    /// A service check.
+    ServiceCheck(ServiceCheck<'a>),
+    /// A malformed line.
+    Error(DecodeError),
+}
+
+/// Iterator returned by [`flatten`].
+#[derive(Clone, Debug)]
+pub struct Flatten<'a, 'p> {
+    lines: Lines<'a>,
+    prefix: Option<&'p str>,
+    current: Option<(usize, &'a str, Samples<'a>)>,
+}
+
+/// Decode `input` into one [`Flat`] per value, event, service check or malformed line, in input
+/// order. With `prefix`, catalog names are recognised as `<prefix>.<catalog name>`; without it,
+/// as `realm.<host>.<catalog name>`.
+pub fn flatten<'a, 'p>(input: &'a [u8], prefix: Option<&'p str>) -> Flatten<'a, 'p> {
+    Flatten {
+        lines: decode(input),
+        prefix,
+        current: None,
+    }
+}
+
+/// Catalog recognition of one name and sample.
+pub fn catalog_match<'a>(
+    name: &'a str,
+    sample: &Sample<'_>,
+    prefix: Option<&str>,
+) -> CatalogMatch<'a> {
+    match recognize_full(name, prefix, sample.ty.kind()) {
+        Ok(Some((host, recognized))) => CatalogMatch::Metric { host, recognized },
+        Ok(None) => CatalogMatch::None,
+        Err(()) => CatalogMatch::KindMismatch,
+    }
+}
+
+impl<'a> Iterator for Flatten<'a, '_> {
+    type Item = Flat<'a>;
+
+    fn next(&mut self) -> Option<Flat<'a>> {
+        loop {
+            if let Some((line, name, samples)) = &mut self.current {
+                if let Some(sample) = samples.next() {
+                    return Some(Flat::Value(FlatValue {
+                        line: *line,
+                        name,
+                        catalog: catalog_match(name, &sample, self.prefix),
+                        sample,
+                    }));
+                }
+                self.current = None;
+            }
+            match self.lines.next()? {
+                Ok(Record::Metric(l)) => self.current = Some((l.line, l.name, l.samples())),
+                Ok(Record::Event(e)) => return Some(Flat::Event(e)),
+                Ok(Record::ServiceCheck(s)) => return Some(Flat::ServiceCheck(s)),
+                Err(e) => return Some(Flat::Error(e)),
+            }
+        }
+    }
+}
