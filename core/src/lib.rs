@@ -48,3 +48,6 @@ pub mod name;
 pub mod wire;
 
 pub use catalog::{Group, Kind, Metric, METRIC_COUNT};
+
+#[cfg(feature = "std")]
+pub mod emitter;

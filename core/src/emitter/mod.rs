@@ -1,0 +1,2 @@
+//! The emitter: in-process aggregation and a flusher thread sending StatsD datagrams.
+//! (Under construction.)
