@@ -19,8 +19,10 @@ fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-/// Cases as (name, prefix, input bytes, expected objects).
-fn cases() -> Vec<(String, Option<String>, Vec<u8>, Vec<J>)> {
+/// A case: name, prefix, input bytes, expected objects.
+type Case = (String, Option<String>, Vec<u8>, Vec<J>);
+
+fn cases() -> Vec<Case> {
     let mut out = Vec::new();
     for c in load("decode.json")
         .into_iter()
