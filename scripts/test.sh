@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The one test command: installs what it needs (scripts/setup.sh), then runs every check CI
+# runs. Usage: scripts/test.sh            (everything, about 15 minutes on 2 cores)
+#        FUZZ_SECONDS=10 scripts/test.sh  (shorter fuzzing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n==== %s\n' "$*"; }
+
+step "setup"
+bash scripts/setup.sh
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+step "tests (workspace, all features)"
+cargo test --workspace --all-features
+
+step "no_std: encoder and decoder on thumbv7m-none-eabi"
+cargo build -p realm-metrics --no-default-features --target thumbv7m-none-eabi
+cargo build -p realm-metrics --no-default-features --features alloc --target thumbv7m-none-eabi
+
+step "benchmarks compile"
+cargo bench --workspace --all-features --no-run
+
+for t in */test.sh; do
+  [ -f "$t" ] || continue
+  step "$t"
+  bash "$t"
+done
+
+step "fuzz (${FUZZ_SECONDS:-60}s per target)"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+
+step "all checks passed"
