@@ -436,6 +436,11 @@ impl<'a> Iterator for Lines<'a> {
             if rest.is_empty() {
                 return None;
             }
+            if let Some((line, advance)) = fast_line(rest, self.line_no + 1) {
+                self.pos += advance;
+                self.line_no += 1;
+                return Some(Ok(Record::Metric(line)));
+            }
             let (mut line, advance) = match rest.iter().position(|&b| b == b'\n') {
                 Some(i) => (rest.get(..i).unwrap_or(&[]), i + 1),
                 None => (rest, rest.len()),
@@ -451,6 +456,235 @@ impl<'a> Iterator for Lines<'a> {
             return Some(decode_line(line, self.line_no));
         }
     }
+}
+
+/// The fast path for the common line shape, `name:value|type[|@rate]`, all ASCII, in one pass
+/// over the bytes (no separate newline search or UTF-8 validation). Returns the line and the
+/// bytes consumed (including the line break), or `None` when the line needs the general path
+/// (which gives the same result for every line this accepts).
+#[inline]
+fn fast_line(input: &[u8], line_no: usize) -> Option<(MetricLine<'_>, usize)> {
+    // Name: printable ASCII up to ':' (or ',' for Telegraf bucket tags), eight bytes at a time.
+    let mut i = scan(input, 0, name_stop_mask, is_name_stop);
+    let name_end = i;
+    if name_end == 0 {
+        return None;
+    }
+    let mut bucket_tags = (0, 0);
+    if input.get(i) == Some(&b',') {
+        let start = i + 1;
+        loop {
+            // An entry starting with '=' has an empty key: the general path reports it.
+            if input.get(i + 1) == Some(&b'=') {
+                return None;
+            }
+            i = scan(input, i + 1, name_stop_mask, is_name_stop);
+            if input.get(i) != Some(&b',') {
+                break;
+            }
+        }
+        bucket_tags = (start, i);
+    }
+    if input.get(i) != Some(&b':') {
+        return None;
+    }
+    i += 1;
+    let body_start = i;
+    // Value: an optional sign, then digits (integers are parsed here), '.', 'e', 'E', '+', '-'.
+    let neg = match input.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let digits_start = i;
+    let mut int: u64 = 0;
+    let mut is_int = true;
+    loop {
+        let c = *input.get(i)?;
+        match c {
+            b'0'..=b'9' => {
+                match int
+                    .checked_mul(10)
+                    .and_then(|v| v.checked_add(u64::from(c - b'0')))
+                {
+                    Some(v) => int = v,
+                    None => is_int = false,
+                }
+            }
+            b'|' => break,
+            b'.' | b'e' | b'E' | b'+' | b'-' => is_int = false,
+            _ => return None,
+        }
+        i += 1;
+    }
+    if i == digits_start {
+        return None;
+    }
+    let value_end = i;
+    i += 1;
+    // Type.
+    let (ty, ty_len) = match (input.get(i), input.get(i + 1)) {
+        (Some(b'c'), _) => (MetricType::Counter, 1),
+        (Some(b'g'), _) => (MetricType::Gauge, 1),
+        (Some(b'm'), Some(b's')) => (MetricType::Timer, 2),
+        (Some(b'h'), _) => (MetricType::Histogram, 1),
+        (Some(b'd'), _) => (MetricType::Distribution, 1),
+        _ => return None,
+    };
+    i += ty_len;
+    // Optional sample rate.
+    let mut sample_rate = None;
+    let fields_start = i;
+    if input.get(i) == Some(&b'|') && input.get(i + 1) == Some(&b'@') {
+        let r_start = i + 2;
+        i = r_start;
+        while let Some(c) = input.get(i) {
+            if !(c.is_ascii_digit() || *c == b'.') {
+                break;
+            }
+            i += 1;
+        }
+        let r = parse_rate(ascii_str(input.get(r_start..i)?))?;
+        sample_rate = Some(r);
+    }
+    // Optional DogStatsD tags, last.
+    let mut dog_tags = (0, 0);
+    if input.get(i) == Some(&b'|') && input.get(i + 1) == Some(&b'#') {
+        let start = i + 2;
+        i = scan(input, start, tag_stop_mask, is_tag_stop);
+        check_tags(ascii_str(input.get(start..i)?), b':').ok()?;
+        dog_tags = (start, i);
+    }
+    let line_end = i;
+    let advance = match (input.get(i), input.get(i + 1)) {
+        (None, _) => i,
+        (Some(b'\n'), _) => i + 1,
+        (Some(b'\r'), Some(b'\n')) => i + 2,
+        (Some(b'\r'), None) => i + 1,
+        _ => return None,
+    };
+    let value = if is_int {
+        if neg {
+            if int == 0 {
+                Number::UInt(0)
+            } else {
+                Number::Int(0i64.checked_sub_unsigned(int)?)
+            }
+        } else {
+            Number::UInt(int)
+        }
+    } else {
+        parse_number(input.get(body_start..value_end)?)?
+    };
+    let signed = neg || input.get(body_start) == Some(&b'+');
+    let name = ascii_str(input.get(..name_end)?);
+    let body = ascii_str(input.get(body_start..line_end)?);
+    let fields = ascii_str(input.get(fields_start..line_end)?);
+    let first = Sample {
+        value: SampleValue::Number(value),
+        ty,
+        delta: signed && ty == MetricType::Gauge,
+        sample_rate,
+        timestamp: None,
+        container: None,
+        tags: Tags {
+            bucket: ascii_str(input.get(bucket_tags.0..bucket_tags.1)?),
+            dog: ascii_str(input.get(dog_tags.0..dog_tags.1)?),
+        },
+        fields,
+    };
+    Some((
+        MetricLine {
+            line: line_no,
+            name,
+            bucket_tags: first.tags.bucket,
+            body,
+            first,
+            first_rest: "",
+            first_end: body.len(),
+            has_more: false,
+        },
+        advance,
+    ))
+}
+
+/// The index of the first byte at or after `i` that `mask` flags (eight bytes at a time) or,
+/// in the last few bytes, that `stop` accepts; the input's length when there is none. `mask` and
+/// `stop` must agree.
+#[inline(always)]
+fn scan(input: &[u8], mut i: usize, mask: fn(u64) -> u64, stop: fn(u8) -> bool) -> usize {
+    while let Some(chunk) = input.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let m = mask(u64::from_le_bytes(w));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = input.get(i) {
+        if stop(c) {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+#[inline(always)]
+fn is_name_stop(c: u8) -> bool {
+    c == b':' || c == b',' || c == b'|' || !(0x20..0x7f).contains(&c)
+}
+
+#[inline(always)]
+fn is_tag_stop(c: u8) -> bool {
+    c == b'|' || !(0x20..0x7f).contains(&c)
+}
+
+/// Like [`name_stop_mask`] for DogStatsD tags: `|`, control bytes, DEL and non-ASCII.
+#[inline(always)]
+const fn tag_stop_mask(x: u64) -> u64 {
+    zero_bytes(x ^ (LO * b'|' as u64))
+        | zero_bytes(x ^ (LO * 0x7f))
+        | (x.wrapping_sub(LO * 0x20) & !x & HI)
+        | (x & HI)
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in each byte of `x` that is zero (exact for the lowest such byte; bytes above it
+/// may be flagged too, which is fine for finding the first).
+#[inline(always)]
+const fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(LO) & !x & HI
+}
+
+/// High bit set in the bytes of a little-endian word that end a fast-path name or need the
+/// slow path: `:` `,` `|`, control bytes, DEL and non-ASCII. The lowest flagged byte is exact.
+#[inline(always)]
+const fn name_stop_mask(x: u64) -> u64 {
+    zero_bytes(x ^ (LO * b':' as u64))
+        | zero_bytes(x ^ (LO * b',' as u64))
+        | zero_bytes(x ^ (LO * b'|' as u64))
+        | zero_bytes(x ^ (LO * 0x7f))
+        // bytes below 0x20
+        | (x.wrapping_sub(LO * 0x20) & !x & HI)
+        | (x & HI)
+}
+
+/// A `&str` of bytes already checked to be ASCII (printable, digits or separators).
+#[inline(always)]
+fn ascii_str(b: &[u8]) -> &str {
+    debug_assert!(b.is_ascii());
+    // SAFETY: every caller passes bytes it has checked to be ASCII, which is valid UTF-8.
+    unsafe { core::str::from_utf8_unchecked(b) }
 }
 
 /// Decode one line (without its line break). `line_no` is reported in errors.
@@ -980,4 +1214,92 @@ fn decode_service_check(text: &str, line_no: usize) -> Result<ServiceCheck<'_>, 
         j = f_end;
     }
     Ok(sc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The fast path must agree with the general path on every line it accepts.
+    fn check_fast_matches_general(line: &[u8]) {
+        if let Some((fast, advance)) = fast_line(line, 1) {
+            let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
+            assert_eq!(
+                advance,
+                (end + 1).min(line.len()),
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+            let mut l = &line[..end];
+            if let Some((b'\r', rest)) = l.split_last() {
+                l = rest;
+            }
+            let general = decode_line(l, 1);
+            assert_eq!(
+                general,
+                Ok(Record::Metric(fast)),
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+            let a: std::vec::Vec<_> = fast.samples().collect();
+            let Ok(Record::Metric(g)) = general else {
+                unreachable!()
+            };
+            let b: std::vec::Vec<_> = g.samples().collect();
+            assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn fast_path_examples() {
+        for l in [
+            &b"a:1|c"[..],
+            b"realm.h.connection.online:-3|g\n",
+            b"x:+4|g\r\n",
+            b"t:1.5|ms|@0.25\nnext",
+            b"big:18446744073709551615|c",
+            b"neg:-9223372036854775808|g",
+            b"over:18446744073709551616|c",
+            b"f:1e-7|h",
+            b"z:-0|g",
+            b"realm.worker-3.sync.example.com.connection.started:12|c",
+        ] {
+            assert!(
+                fast_line(l, 1).is_some(),
+                "{:?}",
+                std::string::String::from_utf8_lossy(l)
+            );
+            check_fast_matches_general(l);
+        }
+        for l in [
+            &b"a:1|c|#t"[..],
+            b"a,k=v:1|c",
+            b"a:1:2|d",
+            b"s:x|s",
+            b"a:1|cc",
+            b"a:|c",
+            b":1|c",
+            b"a:1|@0.5",
+        ] {
+            check_fast_matches_general(l);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+        #[test]
+        fn swar_mask_finds_the_first_stop_byte(bytes in proptest::array::uniform8(prop_oneof![
+            4 => 0x20u8..0x7f, 1 => Just(b':'), 1 => Just(b','), 1 => Just(b'|'), 1 => any::<u8>()])) {
+            let scalar = bytes.iter().position(|&c| c == b':' || c == b',' || c == b'|' || !(0x20..0x7f).contains(&c));
+            let m = name_stop_mask(u64::from_le_bytes(bytes));
+            let swar = (m != 0).then(|| (m.trailing_zeros() / 8) as usize);
+            prop_assert_eq!(swar, scalar);
+        }
+
+        #[test]
+        fn fast_path_agrees_with_general_path(line in "[a-z.]{0,6}(,[a-z=,]{0,6})?[:,|]?[-+]?[0-9.eE+-]{0,8}[|]?(c|g|ms|h|d|s|x)?(\\|@[0-9.e-]{0,5})?(\\|#[a-z:,|]{0,6})?[\r]?[\n]?[a-z]{0,2}") {
+            check_fast_matches_general(line.as_bytes());
+        }
+    }
 }

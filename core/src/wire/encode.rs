@@ -352,7 +352,50 @@ impl<'a> Encoder<'a> {
                 position: "protocol.".len(),
             }));
         }
-        self.encode_trusted(buf, metric.name(), value, metric.kind().wire_type())
+        let ty = metric.kind().wire_type();
+        if self.global_tags.is_empty() && self.host_tag.is_none() {
+            let mut digits = itoa::Buffer::new();
+            let text = match value {
+                Value::UInt(n) => Some(digits.format(n)),
+                // A negative absolute gauge needs the reset pair (general path).
+                Value::Int(n) if n >= 0 || ty != MetricType::Gauge => Some(digits.format(n)),
+                _ => None,
+            };
+            if let Some(text) = text {
+                return self.write_simple(buf, metric.name().as_bytes(), text.as_bytes(), ty);
+            }
+        }
+        self.encode_trusted(buf, metric.name(), value, ty)
+    }
+
+    /// `prefix.name:digits|ty` with a single bounds check (no tags, no rate).
+    #[inline(always)]
+    fn write_simple(
+        &self,
+        buf: &mut [u8],
+        name: &[u8],
+        digits: &[u8],
+        ty: MetricType,
+    ) -> Result<usize, EncodeError> {
+        let prefix = self.prefix.as_bytes();
+        let ty = ty.as_str().as_bytes();
+        let dot = usize::from(!prefix.is_empty());
+        let total = prefix.len() + dot + name.len() + 1 + digits.len() + 1 + ty.len();
+        let out = buf.get_mut(..total).ok_or(EncodeError::BufferTooSmall)?;
+        let (a, rest) = out.split_at_mut(prefix.len());
+        a.copy_from_slice(prefix);
+        let (a, rest) = rest.split_at_mut(dot);
+        a.fill(b'.');
+        let (a, rest) = rest.split_at_mut(name.len());
+        a.copy_from_slice(name);
+        let (a, rest) = rest.split_at_mut(1);
+        a.fill(b':');
+        let (a, rest) = rest.split_at_mut(digits.len());
+        a.copy_from_slice(digits);
+        let (a, rest) = rest.split_at_mut(1);
+        a.fill(b'|');
+        rest.copy_from_slice(ty);
+        Ok(total)
     }
 
     /// Encode `protocol.<version>.used:<n>|c`.
