@@ -19,8 +19,12 @@ fn bench_encode(c: &mut Criterion) {
         b.iter(|| {
             n = n.wrapping_add(7919);
             black_box(
-                enc.encode_metric(&mut buf, black_box(Metric::ConnectionStarted), Value::UInt(n))
-                    .unwrap(),
+                enc.encode_metric(
+                    &mut buf,
+                    black_box(Metric::ConnectionStarted),
+                    Value::UInt(n),
+                )
+                .unwrap(),
             )
         })
     });
@@ -79,12 +83,25 @@ fn corpus(lines: usize) -> Vec<Vec<u8>> {
                 if m.is_templated() {
                     format!("realm.{host}.protocol.{}.used:{}|c", 20 + r % 8, 1 + r % 50)
                 } else {
-                    format!("realm.{host}.{}:{}|{}", m.name(), r % 100_000, m.kind().wire_type())
+                    format!(
+                        "realm.{host}.{}:{}|{}",
+                        m.name(),
+                        r % 100_000,
+                        m.kind().wire_type()
+                    )
                 }
             }
-            6 => format!("realm.{host}.request.latency:{}.{}|ms|@0.1", r % 900, r % 100),
+            6 => format!(
+                "realm.{host}.request.latency:{}.{}|ms|@0.1",
+                r % 900,
+                r % 100
+            ),
             7 => format!("realm.{host}.connection.online:-{}|g", r % 40),
-            8 => format!("sync.upload.bytes,host={host},realm=r{}:{}|c", r % 100, r % 9000),
+            8 => format!(
+                "sync.upload.bytes,host={host},realm=r{}:{}|c",
+                r % 100,
+                r % 9000
+            ),
             _ => format!("sync.batch:{}|h|#env:prod,worker:{}", r % 1000, r % 16),
         };
         out.push(line);
@@ -102,7 +119,9 @@ fn split_parser(packet: &[u8]) -> (usize, f64) {
         if line.is_empty() {
             continue;
         }
-        let Some((name, rest)) = line.split_once(':') else { continue };
+        let Some((name, rest)) = line.split_once(':') else {
+            continue;
+        };
         let mut fields = rest.split('|');
         let value: f64 = fields.next().unwrap_or("").parse().unwrap_or(0.0);
         let ty = fields.next().unwrap_or("");

@@ -1,0 +1,354 @@
+//! The flush: sum the slots, encode, pack into datagrams, send. One code path for every
+//! transport, run by the flusher thread every interval and by `flush()` / `close()`.
+
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::vec::Vec;
+
+use super::registry::Meta;
+use super::samples::{Pending, SampleValue};
+use super::slots::GaugeValue;
+use super::transport::Transport;
+use super::{EmitError, Shared, Stats};
+use crate::catalog::{Kind, Metric};
+use crate::wire::{EncodeError, Encoder, LineOptions, LineTooLong, Packer, Tag, Value};
+
+/// Consecutive send errors after which the address is resolved again and the socket reopened.
+const RECONNECT_AFTER: u32 = 8;
+/// At most this many errors per flush are passed to the error callback.
+const MAX_REPORTED: usize = 16;
+/// The longest line we try to measure (to report its length) before giving up.
+const MEASURE_LIMIT: usize = 1 << 20;
+
+/// Counters of what the flusher did; read by [`Emitter::stats`](super::Emitter::stats).
+#[derive(Debug, Default)]
+pub(crate) struct StatCells {
+    flushes: AtomicU64,
+    packets_sent: AtomicU64,
+    bytes_sent: AtomicU64,
+    lines_sent: AtomicU64,
+    send_errors: AtomicU64,
+    reconnects: AtomicU64,
+    lines_dropped_oversize: AtomicU64,
+    encode_errors: AtomicU64,
+}
+
+impl StatCells {
+    pub(crate) fn snapshot(&self, s: &mut Stats) {
+        s.flushes = self.flushes.load(Relaxed);
+        s.packets_sent = self.packets_sent.load(Relaxed);
+        s.bytes_sent = self.bytes_sent.load(Relaxed);
+        s.lines_sent = self.lines_sent.load(Relaxed);
+        s.send_errors = self.send_errors.load(Relaxed);
+        s.reconnects = self.reconnects.load(Relaxed);
+        s.lines_dropped_oversize = self.lines_dropped_oversize.load(Relaxed);
+        s.encode_errors = self.encode_errors.load(Relaxed);
+    }
+}
+
+/// State owned by whoever flushes (behind the flush mutex): the transport and reused buffers.
+#[derive(Debug)]
+pub(crate) struct FlushState {
+    pub(crate) transport: Transport,
+    /// One encoded line (or negative-gauge pair); `max_payload` bytes.
+    line: Vec<u8>,
+    /// The datagram being packed; `max_payload` bytes.
+    packet: Vec<u8>,
+    /// The sample buffer's twin, swapped in at each flush.
+    spare: Vec<Pending>,
+    consecutive_errors: u32,
+    /// Drop totals already reported: cardinality, samples, protocol versions.
+    reported: [u64; 3],
+}
+
+impl FlushState {
+    pub(crate) fn new(transport: Transport, max_payload: usize) -> Self {
+        FlushState {
+            transport,
+            line: std::vec![0; max_payload],
+            packet: std::vec![0; max_payload],
+            spare: Vec::new(),
+            consecutive_errors: 0,
+            reported: [0; 3],
+        }
+    }
+}
+
+/// Sends datagrams and counts what happens.
+struct Sender<'a> {
+    transport: &'a mut Transport,
+    stats: &'a StatCells,
+    errors: &'a mut Vec<EmitError>,
+    consecutive: &'a mut u32,
+    first: Option<EmitError>,
+}
+
+impl Sender<'_> {
+    fn report(&mut self, e: EmitError) {
+        if self.first.is_none() && !matches!(e, EmitError::Dropped { .. }) {
+            self.first = Some(e.clone());
+        }
+        if self.errors.len() < MAX_REPORTED {
+            self.errors.push(e);
+        }
+    }
+
+    fn send(&mut self, datagram: &[u8]) {
+        match self.transport.send(datagram) {
+            Ok(()) => {
+                self.stats.packets_sent.fetch_add(1, Relaxed);
+                self.stats
+                    .bytes_sent
+                    .fetch_add(datagram.len() as u64, Relaxed);
+                *self.consecutive = 0;
+            }
+            Err(e) => {
+                self.stats.send_errors.fetch_add(1, Relaxed);
+                self.report(EmitError::send(&e));
+                *self.consecutive += 1;
+                if *self.consecutive % RECONNECT_AFTER == 0 {
+                    match self.transport.reconnect() {
+                        Ok(()) => {
+                            self.stats.reconnects.fetch_add(1, Relaxed);
+                        }
+                        Err(e) => self.report(e),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Encodes lines into the line buffer and packs them.
+struct Out<'a> {
+    packer: Packer<'a>,
+    sender: Sender<'a>,
+    line: &'a mut [u8],
+    max: usize,
+}
+
+impl Out<'_> {
+    /// Encode one line with `f` and pack it; an oversize line is dropped and counted.
+    fn line(&mut self, f: impl Fn(&mut [u8]) -> Result<usize, EncodeError>) {
+        match f(self.line) {
+            Ok(n) => {
+                let line = self.line.get(..n).unwrap_or(&[]);
+                let sender = &mut self.sender;
+                match self.packer.push(line, |d| sender.send(d)) {
+                    Ok(()) => {
+                        sender.stats.lines_sent.fetch_add(1, Relaxed);
+                    }
+                    Err(e) => self.oversize(e),
+                }
+            }
+            Err(EncodeError::BufferTooSmall) => {
+                let len = measure(&f, self.max);
+                self.oversize(LineTooLong { len, max: self.max });
+            }
+            Err(e) => {
+                self.sender.stats.encode_errors.fetch_add(1, Relaxed);
+                self.sender.report(e.into());
+            }
+        }
+    }
+
+    fn oversize(&mut self, e: LineTooLong) {
+        self.sender
+            .stats
+            .lines_dropped_oversize
+            .fetch_add(1, Relaxed);
+        self.sender.report(EmitError::LineTooLong(e));
+    }
+
+    fn finish(&mut self) {
+        let sender = &mut self.sender;
+        self.packer.finish(|d| sender.send(d));
+    }
+}
+
+/// The length of a line that did not fit in `max` bytes (rare path: allocates). Lines longer
+/// than [`MEASURE_LIMIT`] are reported as that limit.
+fn measure(f: &impl Fn(&mut [u8]) -> Result<usize, EncodeError>, max: usize) -> usize {
+    let mut size = (max.max(64)).saturating_mul(2);
+    while size <= MEASURE_LIMIT {
+        let mut tmp = std::vec![0u8; size];
+        if let Ok(n) = f(&mut tmp) {
+            return n;
+        }
+        size = size.saturating_mul(2);
+    }
+    MEASURE_LIMIT
+}
+
+fn tagged<'a>(tags: &'a [Tag<'a>]) -> LineOptions<'a> {
+    LineOptions {
+        sample_rate: None,
+        tags,
+    }
+}
+
+fn gauge_value(v: GaugeValue) -> Value<'static> {
+    match v {
+        GaugeValue::Int(i) => Value::Int(i),
+        GaugeValue::Float(f) => Value::Float(f),
+    }
+}
+
+impl Shared {
+    /// Flush now: everything counted before this call is in datagrams handed to the transport
+    /// when it returns. Errors go to the callback (after the flush lock is released) and the
+    /// first send or oversize error is returned.
+    pub(crate) fn flush_now(&self) -> Result<(), EmitError> {
+        let mut errors = Vec::new();
+        let first = {
+            let mut st = self.flush.lock().unwrap_or_else(|e| e.into_inner());
+            self.flush_locked(&mut st, &mut errors)
+        };
+        self.report_all(&errors);
+        match first {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn report_all(&self, errors: &[EmitError]) {
+        if let Some(cb) = &self.on_error {
+            for e in errors {
+                // A panicking callback must not take the flusher (or the caller) down.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(e)));
+            }
+        }
+    }
+
+    fn flush_locked(&self, st: &mut FlushState, errors: &mut Vec<EmitError>) -> Option<EmitError> {
+        self.stats.flushes.fetch_add(1, Relaxed);
+        let cfg = &self.config;
+        let FlushState {
+            transport,
+            line,
+            packet,
+            spare,
+            consecutive_errors,
+            reported,
+        } = st;
+        let global: Vec<Tag<'_>> = cfg.tags.iter().map(|(k, v)| Tag::new(k, Some(v))).collect();
+        let sender = Sender {
+            transport,
+            stats: &self.stats,
+            errors,
+            consecutive: consecutive_errors,
+            first: None,
+        };
+        // Validated at build; should this ever fail, report it and send nothing.
+        let enc = match Encoder::new(cfg.dialect, &cfg.prefix, &global).and_then(|e| {
+            match &cfg.host_tag {
+                Some(h) => e.with_host_tag(h),
+                None => Ok(e),
+            }
+        }) {
+            Ok(e) => e,
+            Err(e) => {
+                let e = EmitError::from(e);
+                sender.errors.push(e.clone());
+                return Some(e);
+            }
+        };
+        let mut out = Out {
+            packer: Packer::new(packet, cfg.max_payload),
+            sender,
+            line,
+            max: cfg.max_payload,
+        };
+
+        // Catalog counters: the sum since the last flush; zeros are not sent.
+        for m in Metric::ALL {
+            if m.kind() == Kind::Counter && !m.is_templated() {
+                let n = self.catalog.take(m as usize);
+                if n != 0 {
+                    out.line(|b| enc.encode_metric(b, m, Value::UInt(n)));
+                }
+            }
+        }
+        self.versions.take_each(|version, n| {
+            out.line(|b| enc.encode_protocol_used(b, u64::from(version), n));
+        });
+        // Catalog gauges: every gauge ever set, every flush, absolute.
+        for m in Metric::ALL {
+            if m.kind() == Kind::Gauge {
+                if let Some(v) = self.gauges.get(m as usize).and_then(|g| g.get()) {
+                    out.line(|b| enc.encode_metric(b, m, gauge_value(v)));
+                }
+            }
+        }
+        // Custom counters and gauges.
+        {
+            let reg = self.registry.lock();
+            let mut tags: Vec<Tag<'_>> = Vec::new();
+            for (meta, slot) in &reg.counters {
+                let n = slot.take();
+                if n != 0 {
+                    meta.tags_into(&mut tags);
+                    out.line(|b| {
+                        enc.encode(
+                            b,
+                            &meta.name,
+                            Value::Int(n as i64),
+                            crate::wire::MetricType::Counter,
+                            &tagged(&tags),
+                        )
+                    });
+                }
+            }
+            for (meta, cell) in &reg.gauges {
+                if let Some(v) = cell.get() {
+                    meta.tags_into(&mut tags);
+                    out.line(|b| {
+                        enc.encode(
+                            b,
+                            &meta.name,
+                            gauge_value(v),
+                            crate::wire::MetricType::Gauge,
+                            &tagged(&tags),
+                        )
+                    });
+                }
+            }
+        }
+        // Samples, one line each, in the order they were recorded.
+        self.samples.drain_into(spare);
+        {
+            let mut tags: Vec<Tag<'_>> = Vec::new();
+            for p in spare.iter() {
+                let meta: &Meta = &p.meta;
+                meta.tags_into(&mut tags);
+                let value = match &p.value {
+                    SampleValue::Num(v) => Value::Float(*v),
+                    SampleValue::Member(s) => Value::Str(s),
+                };
+                out.line(|b| enc.encode(b, &meta.name, value, p.ty, &tagged(&tags)));
+            }
+        }
+        spare.clear();
+        out.finish();
+
+        // Drops since the last flush, told once per flush.
+        let totals = [
+            self.registry.dropped.load(Relaxed),
+            self.samples.dropped.load(Relaxed),
+            self.versions.dropped.load(Relaxed),
+        ];
+        for ((what, total), seen) in ["cardinality", "samples", "protocol_versions"]
+            .into_iter()
+            .zip(totals)
+            .zip(reported.iter_mut())
+        {
+            if total > *seen {
+                out.sender.report(EmitError::Dropped {
+                    what,
+                    count: total - *seen,
+                });
+                *seen = total;
+            }
+        }
+        out.sender.first
+    }
+}

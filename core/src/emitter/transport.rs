@@ -1,0 +1,201 @@
+//! Where datagrams go: UDP, a Unix datagram socket, or an in-memory spy.
+
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+#[cfg(unix)]
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use std::string::{String, ToString};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use std::vec::Vec;
+
+use super::EmitError;
+
+/// How long a send may block (a full socket buffer) before it counts as an error.
+const WRITE_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// Resolve `address` (`host:port`), preferring the first IPv4 address.
+pub(crate) fn resolve(address: &str) -> Result<SocketAddr, EmitError> {
+    let err = |reason: String| EmitError::Resolve {
+        address: address.to_string(),
+        reason,
+    };
+    let addrs: Vec<SocketAddr> = address
+        .to_socket_addrs()
+        .map_err(|e| err(e.to_string()))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| err("no addresses found".to_string()))
+}
+
+fn connect_udp(addr: SocketAddr) -> Result<UdpSocket, EmitError> {
+    let local: SocketAddr = if addr.is_ipv4() {
+        SocketAddr::from(([0u8; 4], 0))
+    } else {
+        SocketAddr::from(([0u16; 8], 0))
+    };
+    let socket = UdpSocket::bind(local).map_err(|e| EmitError::io("binding a UDP socket", &e))?;
+    // Connected, so that ICMP "port unreachable" is reported as a send error.
+    socket
+        .connect(addr)
+        .map_err(|e| EmitError::io("connecting the UDP socket", &e))?;
+    socket
+        .set_write_timeout(Some(WRITE_TIMEOUT))
+        .map_err(|e| EmitError::io("setting the UDP write timeout", &e))?;
+    Ok(socket)
+}
+
+/// The datagrams a [`Spy`] captured.
+#[derive(Debug, Default)]
+pub(crate) struct SpyInner {
+    datagrams: Mutex<Vec<Vec<u8>>>,
+}
+
+/// An in-memory sink that captures the emitter's datagrams, for tests (yours and ours): build an
+/// emitter with [`EmitterBuilder::spy`](super::EmitterBuilder::spy).
+///
+/// ```
+/// use realm_metrics::emitter::Emitter;
+/// use realm_metrics::Metric;
+///
+/// let (emitter, spy) = Emitter::builder().prefix("app").spy().unwrap();
+/// emitter.count(Metric::SessionStarted, 2).unwrap();
+/// emitter.flush().unwrap();
+/// assert_eq!(spy.lines(), ["app.session.started:2|c"]);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Spy {
+    inner: Arc<SpyInner>,
+}
+
+impl Spy {
+    pub(crate) fn new() -> Self {
+        Spy::default()
+    }
+
+    fn push(&self, datagram: &[u8]) {
+        let mut d = self
+            .inner
+            .datagrams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        d.push(datagram.to_vec());
+    }
+
+    /// Every datagram captured so far, in order.
+    pub fn datagrams(&self) -> Vec<Vec<u8>> {
+        self.inner
+            .datagrams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Every line captured so far, in order (datagrams split at `\n`).
+    pub fn lines(&self) -> Vec<String> {
+        let d = self
+            .inner
+            .datagrams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        d.iter()
+            .flat_map(|dg| dg.split(|&b| b == b'\n'))
+            .filter(|l| !l.is_empty())
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect()
+    }
+
+    /// Take the captured datagrams, leaving the spy empty.
+    pub fn take(&self) -> Vec<Vec<u8>> {
+        core::mem::take(
+            &mut *self
+                .inner
+                .datagrams
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
+    }
+
+    /// Forget the captured datagrams.
+    pub fn clear(&self) {
+        drop(self.take());
+    }
+}
+
+/// The transport of one emitter. The flusher is the same code for all of them.
+#[derive(Debug)]
+pub(crate) enum Transport {
+    Udp {
+        /// The address as given, for re-resolving.
+        address: String,
+        resolved: SocketAddr,
+        socket: UdpSocket,
+    },
+    #[cfg(unix)]
+    Unix {
+        path: PathBuf,
+        socket: UnixDatagram,
+    },
+    Spy(Spy),
+}
+
+impl Transport {
+    pub(crate) fn udp(address: String, resolved: SocketAddr) -> Result<Self, EmitError> {
+        let socket = connect_udp(resolved)?;
+        Ok(Transport::Udp {
+            address,
+            resolved,
+            socket,
+        })
+    }
+
+    #[cfg(unix)]
+    pub(crate) fn unix(path: PathBuf) -> Result<Self, EmitError> {
+        let socket =
+            UnixDatagram::unbound().map_err(|e| EmitError::io("creating a Unix socket", &e))?;
+        socket
+            .set_write_timeout(Some(WRITE_TIMEOUT))
+            .map_err(|e| EmitError::io("setting the Unix socket write timeout", &e))?;
+        Ok(Transport::Unix { path, socket })
+    }
+
+    #[cfg(not(unix))]
+    pub(crate) fn unix(_path: PathBuf) -> Result<Self, EmitError> {
+        Err(EmitError::InvalidConfig(
+            "Unix datagram sockets need a Unix system",
+        ))
+    }
+
+    /// Send one datagram.
+    pub(crate) fn send(&mut self, datagram: &[u8]) -> std::io::Result<()> {
+        match self {
+            Transport::Udp { socket, .. } => socket.send(datagram).map(drop),
+            #[cfg(unix)]
+            Transport::Unix { path, socket } => socket.send_to(datagram, &*path).map(drop),
+            Transport::Spy(spy) => {
+                spy.push(datagram);
+                Ok(())
+            }
+        }
+    }
+
+    /// After repeated send errors: resolve the address again and open a new socket. Returns
+    /// an error when that fails (the old socket is kept).
+    pub(crate) fn reconnect(&mut self) -> Result<(), EmitError> {
+        if let Transport::Udp {
+            address,
+            resolved,
+            socket,
+        } = self
+        {
+            let addr = resolve(address)?;
+            *socket = connect_udp(addr)?;
+            *resolved = addr;
+        }
+        Ok(())
+    }
+}
