@@ -1,0 +1,160 @@
+// Decoding throughput of the wasm package against two plain JS StatsD parsers, in one Node
+// process. Usage: node wasm/bench/decode.mjs [lines] [rounds]   (build with wasm/build.sh first)
+//
+// The input: `lines` realistic ROS lines (catalog gauges and counters with a host, protocol
+// version counters, a few timers with a sample rate, some DogStatsD and Telegraf tags), packed
+// into datagrams of at most 1432 bytes as an emitter sends them. Every implementation decodes
+// every datagram (a string, as a WebSocket text message delivers it) once per round; the
+// implementations take turns within each round, and the table shows the median round.
+
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'pkg');
+const wasm = require(pkg);
+
+const LINES = Number(process.argv[2] ?? 1_000_000);
+const ROUNDS = Number(process.argv[3] ?? 7);
+const MAX_PAYLOAD = 1432;
+
+// --- input -------------------------------------------------------------------------------------
+
+function makeLines(n) {
+  let seed = 42;
+  const rand = (k) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % k;
+  };
+  const gauges = ['connection.online', 'session.online', 'realms.open', 'protocol.bytes.received', 'protocol.bytes.sent'];
+  const counters = ['session.started', 'session.terminated', 'session.failed', 'connection.started',
+    'connection.terminated', 'connection.failed', 'protocol.bytes.received', 'protocol.bytes.sent',
+    'authentication.failed', 'permission.denied', 'protocol.violated', 'client.unsyncable'];
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const host = `realm.worker-${rand(16)}`;
+    const r = rand(100);
+    let line;
+    if (r < 35) line = `${host}.${gauges[rand(gauges.length)]}:${rand(5000)}|g`;
+    else if (r < 75) line = `${host}.${counters[rand(counters.length)]}:${1 + rand(20)}|c`;
+    else if (r < 82) line = `${host}.protocol.${rand(3) + 24}.used:1|c`;
+    else if (r < 88) line = `${host}.sync.upload.latency:${rand(900)}.${rand(10)}|ms|@0.5`;
+    else if (r < 94) line = `${host}.connection.started:1|c|#env:prod,region:eu-${rand(3)}`;
+    else line = `${host}.session.online,env=prod,shard=${rand(8)}:${rand(300)}|g`;
+    out.push(line);
+  }
+  return out;
+}
+
+function pack(lines) {
+  const packets = [];
+  let cur = '';
+  for (const l of lines) {
+    if (cur.length === 0) cur = l;
+    else if (cur.length + 1 + l.length <= MAX_PAYLOAD) cur += '\n' + l;
+    else {
+      packets.push(cur);
+      cur = l;
+    }
+  }
+  if (cur.length > 0) packets.push(cur);
+  return packets;
+}
+
+// --- plain JS parsers (name, value, type, rate per line) ---------------------------------------
+
+function parseSplit(packet) {
+  const out = [];
+  for (const line of packet.split('\n')) {
+    if (line.length === 0) continue;
+    const fields = line.split('|');
+    const head = fields[0];
+    const colon = head.lastIndexOf(':');
+    const name = head.slice(0, colon);
+    const value = parseFloat(head.slice(colon + 1));
+    const type = fields[1];
+    let rate = 1;
+    for (let k = 2; k < fields.length; k++) {
+      if (fields[k][0] === '@') rate = parseFloat(fields[k].slice(1));
+    }
+    out.push({ name, value, type, rate });
+  }
+  return out;
+}
+
+function parseIndexOf(packet) {
+  const out = [];
+  let pos = 0;
+  const len = packet.length;
+  while (pos < len) {
+    let end = packet.indexOf('\n', pos);
+    if (end === -1) end = len;
+    const colon = packet.indexOf(':', pos);
+    if (colon !== -1 && colon < end) {
+      const bar = packet.indexOf('|', colon);
+      if (bar !== -1 && bar < end) {
+        let bar2 = packet.indexOf('|', bar + 1);
+        if (bar2 === -1 || bar2 > end) bar2 = end;
+        const name = packet.slice(pos, colon);
+        const value = +packet.slice(colon + 1, bar);
+        const type = packet.slice(bar + 1, bar2);
+        let rate = 1;
+        if (bar2 < end && packet.charCodeAt(bar2 + 1) === 64 /* @ */) {
+          let bar3 = packet.indexOf('|', bar2 + 1);
+          if (bar3 === -1 || bar3 > end) bar3 = end;
+          rate = +packet.slice(bar2 + 2, bar3);
+        }
+        out.push({ name, value, type, rate });
+      }
+    }
+    pos = end + 1;
+  }
+  return out;
+}
+
+// --- harness -----------------------------------------------------------------------------------
+
+const lines = makeLines(LINES);
+const packets = pack(lines);
+const packetBytes = packets.map((p) => Buffer.from(p));
+const totalBytes = packets.reduce((n, p) => n + Buffer.byteLength(p), 0);
+
+const impls = [
+  ['JS split', () => { let n = 0; for (const p of packets) n += parseSplit(p).length; return n; }],
+  ['JS indexOf', () => { let n = 0; for (const p of packets) n += parseIndexOf(p).length; return n; }],
+  ['wasm decode', () => { let n = 0; for (const p of packets) n += wasm.decode(p).metrics.length; return n; }],
+  ['wasm decodeColumns', () => { let n = 0; for (const p of packets) n += wasm.decodeColumns(p).count; return n; }],
+  ['wasm decodeColumns (bytes)', () => { let n = 0; for (const p of packetBytes) n += wasm.decodeColumns(p).count; return n; }],
+];
+
+// Sanity: every implementation sees every line.
+for (const [name, run] of impls) {
+  const n = run();
+  if (n !== LINES) throw new Error(`${name} decoded ${n} of ${LINES} lines`);
+}
+
+const times = new Map(impls.map(([name]) => [name, []]));
+for (let round = 0; round < ROUNDS; round++) {
+  const order = round % 2 === 0 ? impls : [...impls].reverse();
+  for (const [name, run] of order) {
+    const t0 = process.hrtime.bigint();
+    run();
+    times.get(name).push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const base = median(times.get('JS indexOf'));
+console.log(`${LINES} lines, ${packets.length} packets of <= ${MAX_PAYLOAD} bytes, ` +
+  `${(totalBytes / 1e6).toFixed(1)} MB; median of ${ROUNDS} rounds; node ${process.version}\n`);
+const rows = [['implementation', 'MB/s', 'M lines/s', 'vs JS indexOf']];
+for (const [name] of impls) {
+  const t = median(times.get(name));
+  rows.push([name, (totalBytes / 1e6 / t).toFixed(0), (LINES / 1e6 / t).toFixed(2), `${(base / t).toFixed(2)}x`]);
+}
+const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+for (const [i, r] of rows.entries()) {
+  console.log('| ' + r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(' | ') + ' |');
+  if (i === 0) console.log('| ' + widths.map((w, c) => (c === 0 ? '-'.repeat(w) : '-'.repeat(w - 1) + ':')).join(' | ') + ' |');
+}

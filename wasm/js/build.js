@@ -1,0 +1,243 @@
+// Builds the JS results of realm-metrics-wasm from the buffers the Rust side fills
+// (wasm/src/emit.rs). Imported by the generated bindings; not part of the public API.
+//
+// The tape is a stream of records. Each starts with a header word (kind in the low 4 bits,
+// flags above) and the line number; strings are pairs of UTF-16 offsets into the input text
+// (NONE, NONE for null); u64 items are a word (0: a number follows in the f64 stream,
+// 1: high and low words of a BigInt follow).
+
+const NONE = 0xffffffff;
+const TYPES = ['c', 'g', 'ms', 'h', 's', 'd'];
+
+// Record kinds and flags: keep in sync with `kind` and `flag` in emit.rs.
+const K_VALUE = 0;
+const K_EVENT = 1;
+const K_SERVICE_CHECK = 2;
+const F_DELTA = 1;
+const F_RATE = 2;
+const F_TIMESTAMP = 4;
+const F_METRIC = 8;
+const F_VERSION = 16;
+const F_KIND_MISMATCH = 32;
+const F_TAGS = 64;
+const F_CONTAINER = 128;
+const F_EXTENSIONS = 256;
+const V_NUMBER = 0;
+const V_NEG_BIG = 2;
+const V_SET = 3;
+
+let utf8Decoder = null;
+const POOL_SIZE = 256 * 1024;
+let pool = null;
+let poolUsed = 0;
+
+function utf8(memory, ptr, len) {
+  if (len === 0) return '';
+  if (utf8Decoder === null) utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  return utf8Decoder.decode(new Uint8Array(memory.buffer, ptr, len));
+}
+
+let utf8Encoder = null;
+
+// If input is a string, writes its UTF-8 at ptr and returns the length, or returns -2 - n when
+// it needs n bytes (at most 3 per UTF-16 unit) but cap is less. Returns -1 for anything else.
+export function encodeInput(memory, input, ptr, cap) {
+  if (typeof input !== 'string') return -1;
+  if (utf8Encoder === null) utf8Encoder = new TextEncoder();
+  const r = utf8Encoder.encodeInto(input, new Uint8Array(memory.buffer, ptr, cap));
+  return r.read === input.length ? r.written : -2 - 3 * input.length;
+}
+
+function big(hi, lo, negative) {
+  const v = (BigInt(hi) << 32n) | BigInt(lo);
+  return negative ? -v : v;
+}
+
+function setTag(tags, key, value) {
+  if (key === '__proto__') {
+    Object.defineProperty(tags, key, { value, writable: true, enumerable: true, configurable: true });
+  } else {
+    tags[key] = value;
+  }
+}
+
+export function buildDecodeResult(text, memory, textPtr, textLen, uPtr, uLen, fPtr, fLen, msgPtr, msgLen, names) {
+  const buffer = memory.buffer;
+  const u = new Uint32Array(buffer, uPtr, uLen);
+  const f = new Float64Array(buffer, fPtr, fLen);
+  if (typeof text !== 'string') {
+    text = utf8(memory, textPtr, textLen);
+  } else if (text.isWellFormed !== undefined && !text.isWellFormed()) {
+    // The decoder saw a lone surrogate as U+FFFD (one UTF-16 unit as well): show it so.
+    text = text.toWellFormed();
+  }
+  const messages = utf8(memory, msgPtr, msgLen);
+  const metrics = [];
+  const errors = [];
+  let i = 0;
+  let j = 0;
+  // Reads a string (or null) at i.
+  const str = () => {
+    const a = u[i];
+    const b = u[i + 1];
+    i += 2;
+    return a === NONE ? null : text.slice(a, b);
+  };
+  const u64 = () => {
+    if (u[i++] === V_NUMBER) return f[j++];
+    const v = big(u[i], u[i + 1], false);
+    i += 2;
+    return v;
+  };
+  const tagsAt = () => {
+    const tags = {};
+    const n = u[i++];
+    for (let k = 0; k < n; k++) {
+      const key = text.slice(u[i], u[i + 1]);
+      const a = u[i + 2];
+      setTag(tags, key, a === NONE ? null : text.slice(a, u[i + 3]));
+      i += 4;
+    }
+    return tags;
+  };
+  while (i < uLen) {
+    const head = u[i];
+    const kind = head & 15;
+    const fl = head >>> 4;
+    const line = u[i + 1];
+    i += 2;
+    if (kind === K_VALUE) {
+      const name = text.slice(u[i], u[i + 1]);
+      const type = TYPES[u[i + 2]];
+      const vk = u[i + 3];
+      i += 4;
+      let value;
+      if (vk === V_NUMBER) {
+        value = f[j++];
+      } else if (vk === V_SET) {
+        value = text.slice(u[i], u[i + 1]);
+        i += 2;
+      } else {
+        value = big(u[i], u[i + 1], vk === V_NEG_BIG);
+        i += 2;
+      }
+      const sampleRate = fl & F_RATE ? f[j++] : null;
+      const timestamp = fl & F_TIMESTAMP ? u64() : null;
+      let metric = null;
+      let host = null;
+      if (fl & F_METRIC) {
+        metric = names[u[i++]];
+        host = str();
+      }
+      const version = fl & F_VERSION ? u64() : null;
+      const tags = fl & F_TAGS ? tagsAt() : {};
+      const o = {
+        line,
+        name,
+        type,
+        value,
+        delta: (fl & F_DELTA) !== 0,
+        sampleRate,
+        tags,
+        timestamp,
+        metric,
+        host,
+        version,
+      };
+      if (fl & F_KIND_MISMATCH) o.kindMismatch = true;
+      if (fl & F_CONTAINER) o.container = str();
+      if (fl & F_EXTENSIONS) {
+        const n = u[i++];
+        const ext = new Array(n);
+        for (let k = 0; k < n; k++) ext[k] = str();
+        o.extensions = ext;
+      }
+      metrics.push(o);
+    } else if (kind === K_EVENT) {
+      const title = str();
+      const body = str();
+      const timestamp = fl & F_TIMESTAMP ? u64() : null;
+      const hostname = str();
+      const aggregationKey = str();
+      const priority = str();
+      const sourceTypeName = str();
+      const alertType = str();
+      const tags = fl & F_TAGS ? tagsAt() : {};
+      metrics.push({
+        line,
+        type: 'event',
+        title,
+        text: body,
+        timestamp,
+        hostname,
+        aggregationKey,
+        priority,
+        sourceTypeName,
+        alertType,
+        tags,
+      });
+    } else if (kind === K_SERVICE_CHECK) {
+      const name = str();
+      const status = u[i++];
+      const timestamp = fl & F_TIMESTAMP ? u64() : null;
+      const hostname = str();
+      const tags = fl & F_TAGS ? tagsAt() : {};
+      const message = str();
+      metrics.push({ line, type: 'service_check', name, status, timestamp, hostname, tags, message });
+    } else {
+      const column = u[i];
+      const message = messages.slice(u[i + 1], u[i + 2]);
+      i += 3;
+      errors.push({ line, column, message });
+    }
+  }
+  return { metrics, errors };
+}
+
+export function buildColumns(memory, count, arenaPtr, errPtr, errWords, msgPtr, msgLen, ascii) {
+  const buffer = memory.buffer;
+  const errors = [];
+  if (errWords > 0) {
+    const e = new Uint32Array(buffer, errPtr, errWords);
+    const messages = utf8(memory, msgPtr, msgLen);
+    for (let k = 0; k < errWords; k += 4) {
+      errors.push({ line: e[k], column: e[k + 1], message: messages.slice(e[k + 2], e[k + 3]) });
+    }
+  }
+  // One copy of all columns (laid out by ColumnBufs::pack in emit.rs), then views on it. Small
+  // results share pooled 256 KiB buffers, as Node's Buffer pool does: allocating an ArrayBuffer
+  // per call costs more than decoding a datagram. Results never overlap.
+  const n = count;
+  const size = 34 * n;
+  let ab;
+  let off = 0;
+  if (size > POOL_SIZE / 8) {
+    ab = buffer.slice(arenaPtr, arenaPtr + size);
+  } else {
+    if (poolUsed + size > POOL_SIZE) {
+      pool = null;
+    }
+    if (pool === null) {
+      pool = new Uint8Array(POOL_SIZE);
+      poolUsed = 0;
+    }
+    ab = pool.buffer;
+    off = poolUsed;
+    pool.set(new Uint8Array(buffer, arenaPtr, size), off);
+    poolUsed += (size + 7) & ~7;
+  }
+  return {
+    count,
+    values: new Float64Array(ab, off, n),
+    sampleRates: new Float64Array(ab, off + 8 * n, n),
+    types: new Uint8Array(ab, off + 32 * n, n),
+    flags: new Uint8Array(ab, off + 33 * n, n),
+    catalogIds: new Int32Array(ab, off + 16 * n, n),
+    lines: new Uint32Array(ab, off + 20 * n, n),
+    nameOffsets: new Uint32Array(ab, off + 24 * n, n),
+    nameLengths: new Uint32Array(ab, off + 28 * n, n),
+    ascii,
+    errorCount: errors.length,
+    errors,
+  };
+}

@@ -1,0 +1,1309 @@
+//! Decoding into flat buffers that the JS side turns into objects or typed arrays.
+//!
+//! Everything here is plain Rust (no JS types), so it is unit-tested on the host. [`run`] walks
+//! the input line by line exactly like `realm_metrics::wire::decode` and `flatten` do (split at
+//! `\n`, drop one `\r` before it, skip empty lines but count them) and hands every value, event,
+//! service check and error to a [`Sink`]:
+//!
+//! - [`Tape`] writes a compact record stream (`u32` words plus `f64`s) from which
+//!   `js/build.js` creates the `decode()` objects. String fields are `(start, end)` offsets in
+//!   UTF-16 code units into the input text, so JS makes them with `String.prototype.slice`
+//!   instead of one UTF-8 decode per string.
+//! - [`Columns`] fills one vector per column for `decodeColumns()`, with byte offsets.
+
+use realm_metrics::catalog::recognize_full;
+use realm_metrics::wire::{
+    decode_line, CatalogMatch, DecodeError, Event, MetricType, Number, Record, Sample, SampleValue,
+    ServiceCheck, Tags,
+};
+
+use crate::fast::{self, FastLine};
+
+/// "No value" in a `u32` slot (a null string, a non-catalog id).
+pub const NONE: u32 = u32::MAX;
+
+/// Largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// Record kinds in the low 4 bits of a tape header word.
+pub mod kind {
+    /// A metric value.
+    pub const VALUE: u32 = 0;
+    /// A DogStatsD event.
+    pub const EVENT: u32 = 1;
+    /// A DogStatsD service check.
+    pub const SERVICE_CHECK: u32 = 2;
+    /// A malformed line.
+    pub const ERROR: u32 = 3;
+}
+
+/// Flags in the tape header word (shifted left by 4); each says an optional part follows.
+pub mod flag {
+    /// A signed gauge value (a change).
+    pub const DELTA: u32 = 1;
+    /// `|@rate`: one f64.
+    pub const RATE: u32 = 2;
+    /// A timestamp: one u64 item.
+    pub const TIMESTAMP: u32 = 4;
+    /// A catalog match: the id, then the host as an optional string.
+    pub const METRIC: u32 = 8;
+    /// A protocol version: one u64 item.
+    pub const VERSION: u32 = 16;
+    /// A catalog name with the wrong type.
+    pub const KIND_MISMATCH: u32 = 32;
+    /// Tags: a count, then (key, optional value) string pairs.
+    pub const TAGS: u32 = 64;
+    /// `|c:` container id: a string.
+    pub const CONTAINER: u32 = 128;
+    /// Unknown fields: a count, then strings.
+    pub const EXTENSIONS: u32 = 256;
+}
+
+/// How a value is stored on the tape.
+pub mod value_kind {
+    /// A number in the f64 stream.
+    pub const NUMBER: u32 = 0;
+    /// A non-negative integer beyond 2^53: two words (high, low).
+    pub const BIG: u32 = 1;
+    /// A negative integer below -(2^53): two words (high, low) of its magnitude.
+    pub const NEG_BIG: u32 = 2;
+    /// A set member: a string.
+    pub const SET: u32 = 3;
+}
+
+/// Column type codes of `decodeColumns()` (metric types first, in `MetricType::ALL` order).
+pub fn type_code(ty: MetricType) -> u8 {
+    match ty {
+        MetricType::Counter => 0,
+        MetricType::Gauge => 1,
+        MetricType::Timer => 2,
+        MetricType::Histogram => 3,
+        MetricType::Set => 4,
+        MetricType::Distribution => 5,
+    }
+}
+
+/// Column type code of an event row.
+pub const TYPE_EVENT: u8 = 6;
+/// Column type code of a service check row.
+pub const TYPE_SERVICE_CHECK: u8 = 7;
+
+/// One decoded value: from the general decoder, or from the fast path (see [`crate::fast`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Val<'a, 's> {
+    /// A sample of a line the general decoder decoded.
+    Core(&'s Sample<'a>),
+    /// A line of a common shape.
+    Fast(&'s FastLine<'a>),
+}
+
+impl<'a> Val<'a, '_> {
+    /// The value.
+    #[inline]
+    pub fn value(&self) -> SampleValue<'a> {
+        match self {
+            Val::Core(s) => s.value,
+            Val::Fast(f) => SampleValue::Number(f.value),
+        }
+    }
+
+    /// The wire type.
+    #[inline]
+    pub fn ty(&self) -> MetricType {
+        match self {
+            Val::Core(s) => s.ty,
+            Val::Fast(f) => f.ty,
+        }
+    }
+
+    /// A signed gauge value.
+    #[inline]
+    pub fn delta(&self) -> bool {
+        match self {
+            Val::Core(s) => s.delta,
+            Val::Fast(f) => f.delta,
+        }
+    }
+
+    /// `|@rate`.
+    #[inline]
+    pub fn sample_rate(&self) -> Option<f64> {
+        match self {
+            Val::Core(s) => s.sample_rate,
+            Val::Fast(f) => f.sample_rate,
+        }
+    }
+
+    /// `|T` timestamp.
+    #[inline]
+    pub fn timestamp(&self) -> Option<u64> {
+        match self {
+            Val::Core(s) => s.timestamp,
+            Val::Fast(_) => None,
+        }
+    }
+
+    /// `|c:` container id.
+    #[inline]
+    pub fn container(&self) -> Option<&'a str> {
+        match self {
+            Val::Core(s) => s.container,
+            Val::Fast(_) => None,
+        }
+    }
+
+    /// Whether the value has tags.
+    #[inline]
+    pub fn has_tags(&self) -> bool {
+        match self {
+            Val::Core(s) => !s.tags().is_empty(),
+            Val::Fast(f) => fast::tag_iter(f.tags).next().is_some(),
+        }
+    }
+
+    /// Call `f` with each tag, in order.
+    pub fn for_each_tag(&self, mut f: impl FnMut(&'a str, Option<&'a str>)) {
+        match self {
+            Val::Core(s) => s.tags().iter().for_each(|(k, v)| f(k, v)),
+            Val::Fast(l) => fast::tag_iter(l.tags).for_each(|(k, v)| f(k, v)),
+        }
+    }
+
+    /// Unknown `|x` fields.
+    pub fn extensions(&self) -> Option<impl Iterator<Item = &'a str> + 'a> {
+        match self {
+            Val::Core(s) => Some(s.extensions()),
+            Val::Fast(_) => None,
+        }
+    }
+}
+
+/// Catalog recognition of a value's name: the same as `realm_metrics::wire::catalog_match`,
+/// taking the type instead of a `Sample`.
+#[inline]
+pub fn catalog_match<'a>(name: &'a str, ty: MetricType, prefix: Option<&str>) -> CatalogMatch<'a> {
+    match recognize_full(name, prefix, ty.kind()) {
+        Ok(Some((host, recognized))) => CatalogMatch::Metric { host, recognized },
+        Ok(None) => CatalogMatch::None,
+        Err(()) => CatalogMatch::KindMismatch,
+    }
+}
+
+/// A memo of [`catalog_match`] for the names of a stream, which repeat: a direct-mapped table
+/// keyed by name and kind, for the prefix it was filled with. Bounded: 1024 names of at most 128
+/// bytes.
+#[derive(Debug, Default)]
+pub struct CatalogCache {
+    prefix: Option<String>,
+    entries: Vec<CacheEntry>,
+}
+
+#[derive(Debug, Default)]
+struct CacheEntry {
+    /// 0: empty; else 1 + the kind key.
+    tag: u8,
+    name: Vec<u8>,
+    result: Cached,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+enum Cached {
+    #[default]
+    None,
+    KindMismatch,
+    Metric {
+        recognized: realm_metrics::catalog::Recognized,
+        /// The host as a byte range of the name.
+        host: Option<(u32, u32)>,
+    },
+}
+
+const CACHE_SLOTS: usize = 1024;
+const CACHE_MAX_NAME: usize = 128;
+
+impl CatalogCache {
+    /// Use the cache for `prefix` (forgetting everything if it was filled for another one).
+    pub fn set_prefix(&mut self, prefix: Option<&str>) {
+        if self.prefix.as_deref() != prefix {
+            self.prefix = prefix.map(str::to_owned);
+            self.entries.iter_mut().for_each(|e| e.tag = 0);
+        }
+    }
+
+    /// [`catalog_match`] of `name` and `ty` with the cache's prefix.
+    #[inline]
+    pub fn lookup<'a>(&mut self, name: &'a str, ty: MetricType) -> CatalogMatch<'a> {
+        let kind_key: u8 = match ty.kind() {
+            None => 0,
+            Some(realm_metrics::Kind::Counter) => 1,
+            Some(realm_metrics::Kind::Gauge) => 2,
+        };
+        let bytes = name.as_bytes();
+        if bytes.len() > CACHE_MAX_NAME {
+            return catalog_match(name, ty, self.prefix.as_deref());
+        }
+        // FNV-style over 8-byte words: names differ in the middle (the host), so hash it all.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ u64::from(kind_key) ^ (bytes.len() as u64) << 8;
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let w = w.try_into().map_or(0, u64::from_le_bytes);
+            h = (h ^ w).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        for &b in words.remainder() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        let h = (h ^ (h >> 32)) as u32;
+        if self.entries.is_empty() {
+            self.entries.resize_with(CACHE_SLOTS, CacheEntry::default);
+        }
+        let slot = (h ^ (h >> 16)) as usize % CACHE_SLOTS;
+        let tag = kind_key + 1;
+        if let Some(e) = self.entries.get(slot) {
+            if e.tag == tag && same_bytes(&e.name, bytes) {
+                return match e.result {
+                    Cached::None => CatalogMatch::None,
+                    Cached::KindMismatch => CatalogMatch::KindMismatch,
+                    Cached::Metric { recognized, host } => CatalogMatch::Metric {
+                        host: host.and_then(|(a, b)| name.get(a as usize..b as usize)),
+                        recognized,
+                    },
+                };
+            }
+        }
+        let m = catalog_match(name, ty, self.prefix.as_deref());
+        let result = match m {
+            CatalogMatch::None => Cached::None,
+            CatalogMatch::KindMismatch => Cached::KindMismatch,
+            CatalogMatch::Metric { host, recognized } => Cached::Metric {
+                recognized,
+                host: host.map(|h| {
+                    let a = byte_offset(bytes, h) as u32;
+                    (a, a + h.len() as u32)
+                }),
+            },
+        };
+        if let Some(e) = self.entries.get_mut(slot) {
+            e.tag = tag;
+            e.name.clear();
+            e.name.extend_from_slice(bytes);
+            e.result = result;
+        }
+        m
+    }
+}
+
+/// `a == b`, eight bytes at a time (slice equality is a byte loop in wasm).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (p, q) in (&mut x).zip(&mut y) {
+        let p = p.try_into().map_or(0, u64::from_le_bytes);
+        let q = q.try_into().map_or(1, u64::from_le_bytes);
+        if p != q {
+            return false;
+        }
+    }
+    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
+}
+
+/// Receives what [`run`] decodes.
+pub trait Sink<'a> {
+    /// A non-empty line starts at byte `start` of the input and is `len` bytes long.
+    fn begin_line(&mut self, start: usize, len: usize);
+    /// One metric value of the line.
+    fn value(&mut self, line: usize, name: &'a str, v: Val<'a, '_>, cat: CatalogMatch<'a>);
+    /// An event.
+    fn event(&mut self, e: &Event<'a>);
+    /// A service check.
+    fn service_check(&mut self, s: &ServiceCheck<'a>);
+    /// A malformed line.
+    fn error(&mut self, e: &DecodeError);
+}
+
+/// Decode `input`, numbering its first line `first_line`. A line longer than `max_line` bytes is
+/// cut into pieces of `max_line` bytes, each decoded and numbered as a line of its own (as the
+/// CLI does with its 16 MiB bound). Returns how many lines were read (empty ones included; a last
+/// line without `\n` counts).
+pub fn run<'a, S: Sink<'a>>(
+    input: &'a [u8],
+    prefix: Option<&str>,
+    first_line: usize,
+    max_line: usize,
+    cache: &mut CatalogCache,
+    sink: &mut S,
+) -> usize {
+    let max_line = max_line.max(1);
+    cache.set_prefix(prefix);
+    let mut pos = 0;
+    let mut lines = 0;
+    while let Some(rest) = input.get(pos..).filter(|r| !r.is_empty()) {
+        // Most lines have a common shape: parse those in one pass, without a separate search
+        // for the line break.
+        if let Some((f, len)) = fast::parse_at(rest).filter(|&(_, len)| len <= max_line) {
+            sink.begin_line(pos, len);
+            let cat = cache.lookup(f.name, f.ty);
+            sink.value(first_line + lines, f.name, Val::Fast(&f), cat);
+            lines += 1;
+            let advance = match rest.get(len) {
+                None => len,
+                Some(b'\r') if rest.get(len + 1).is_none() => len + 1,
+                Some(b'\r') => len + 2,
+                Some(_) => len + 1,
+            };
+            pos += advance;
+            continue;
+        }
+        let window = rest.get(..max_line.saturating_add(1)).unwrap_or(rest);
+        let (mut line, advance) = match window.iter().position(|&b| b == b'\n') {
+            Some(i) => (rest.get(..i).unwrap_or(&[]), i + 1),
+            None if rest.len() > max_line => (rest.get(..max_line).unwrap_or(&[]), max_line),
+            None => (rest, rest.len()),
+        };
+        let line_no = first_line + lines;
+        lines += 1;
+        if let Some((b'\r', l)) = line.split_last() {
+            line = l;
+        }
+        if !line.is_empty() {
+            sink.begin_line(pos, line.len());
+            match decode_line(line, line_no) {
+                Ok(Record::Metric(l)) => {
+                    for s in l.samples() {
+                        let cat = cache.lookup(l.name, s.ty);
+                        sink.value(line_no, l.name, Val::Core(&s), cat);
+                    }
+                }
+                Ok(Record::Event(e)) => sink.event(&e),
+                Ok(Record::ServiceCheck(s)) => sink.service_check(&s),
+                Err(e) => sink.error(&e),
+            }
+        }
+        pos += advance;
+    }
+    lines
+}
+
+/// Byte offset of `s` in `input` (`s` always borrows from it; anything else maps to 0).
+#[inline]
+fn byte_offset(input: &[u8], s: &str) -> usize {
+    let off = (s.as_ptr() as usize).wrapping_sub(input.as_ptr() as usize);
+    if off <= input.len() {
+        off
+    } else {
+        0
+    }
+}
+
+/// Append the error text of `e` (the same text as `DecodeError::detail()`, without pulling in
+/// `core::fmt`): `"unknown metric type (...) at 'z'"`.
+pub fn write_detail(e: &DecodeError, out: &mut Vec<u8>) {
+    out.extend_from_slice(e.kind.as_str().as_bytes());
+    match e.byte {
+        None => out.extend_from_slice(b" at end of line"),
+        Some(b) => {
+            out.extend_from_slice(b" at ");
+            match b {
+                b'\n' => out.extend_from_slice(b"'\\n'"),
+                b'\r' => out.extend_from_slice(b"'\\r'"),
+                b'\t' => out.extend_from_slice(b"'\\t'"),
+                0 => out.extend_from_slice(b"NUL"),
+                b if b.is_ascii_graphic() || b == b' ' => out.extend_from_slice(&[b'\'', b, b'\'']),
+                b => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    let hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+                    let lo = HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0');
+                    out.extend_from_slice(&[b'0', b'x', hi, lo]);
+                }
+            }
+        }
+    }
+}
+
+/// UTF-16 length of valid UTF-8.
+#[inline]
+fn utf16_len(valid: &[u8]) -> usize {
+    valid
+        .iter()
+        .map(|&b| match b {
+            0x80..=0xbf => 0,
+            0xf0..=0xff => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// UTF-16 length of what a WHATWG `TextDecoder` (or `String::from_utf8_lossy`) makes of these
+/// bytes: each maximal invalid subpart becomes one U+FFFD.
+fn lossy_utf16_len(bytes: &[u8]) -> usize {
+    bytes
+        .utf8_chunks()
+        .map(|c| utf16_len(c.valid().as_bytes()) + usize::from(!c.invalid().is_empty()))
+        .sum()
+}
+
+/// Maps byte offsets of the input to UTF-16 offsets in its decoded text, in linear time: a
+/// cursor over line starts (lines never share an invalid sequence, so counting line by line
+/// equals decoding the whole input) plus, for a non-ASCII line, a per-byte table.
+#[derive(Debug)]
+pub struct Utf16Map<'a> {
+    input: &'a [u8],
+    ascii: bool,
+    cursor_byte: usize,
+    cursor_16: usize,
+    line_start: usize,
+    line_len: usize,
+    line_16: usize,
+    state: LineState,
+    table: Vec<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LineState {
+    Unknown,
+    Ascii,
+    Table,
+}
+
+impl<'a> Utf16Map<'a> {
+    /// A map for `input`.
+    pub fn new(input: &'a [u8]) -> Self {
+        Utf16Map {
+            input,
+            ascii: input.is_ascii(),
+            cursor_byte: 0,
+            cursor_16: 0,
+            line_start: 0,
+            line_len: 0,
+            line_16: 0,
+            state: LineState::Unknown,
+            table: Vec::new(),
+        }
+    }
+
+    /// Whether byte offsets equal UTF-16 offsets everywhere.
+    pub fn is_ascii(&self) -> bool {
+        self.ascii
+    }
+
+    /// The next offsets are within this line (lines come in input order).
+    pub fn begin_line(&mut self, start: usize, len: usize) {
+        self.line_start = start;
+        self.line_len = len;
+        self.state = LineState::Unknown;
+    }
+
+    /// The UTF-16 offset of byte `pos` (within the current line).
+    #[inline]
+    pub fn map(&mut self, pos: usize) -> u32 {
+        if self.ascii {
+            return pos as u32;
+        }
+        if self.state == LineState::Unknown {
+            self.prepare_line();
+        }
+        let rel = pos.saturating_sub(self.line_start);
+        let units = match self.state {
+            LineState::Table => self
+                .table
+                .get(rel)
+                .or(self.table.last())
+                .map_or(0, |&u| u as usize),
+            _ => rel,
+        };
+        (self.line_16 + units) as u32
+    }
+
+    fn prepare_line(&mut self) {
+        if self.line_start >= self.cursor_byte {
+            let skipped = self
+                .input
+                .get(self.cursor_byte..self.line_start)
+                .unwrap_or(&[]);
+            self.cursor_16 += lossy_utf16_len(skipped);
+            self.cursor_byte = self.line_start;
+        }
+        self.line_16 = self.cursor_16;
+        let line = self
+            .input
+            .get(self.line_start..self.line_start + self.line_len)
+            .unwrap_or(&[]);
+        if line.is_ascii() {
+            self.state = LineState::Ascii;
+            return;
+        }
+        self.table.clear();
+        self.table.reserve(line.len() + 1);
+        let mut units = 0u32;
+        for &b in line {
+            self.table.push(units);
+            units += match b {
+                0x80..=0xbf => 0,
+                0xf0..=0xff => 2,
+                _ => 1,
+            };
+        }
+        self.table.push(units);
+        self.state = LineState::Table;
+    }
+}
+
+/// The record stream behind `decode()`; see `js/build.js` for the reader.
+#[derive(Debug)]
+pub struct Tape<'a, 'b> {
+    input: &'a [u8],
+    map: Utf16Map<'a>,
+    /// Words.
+    pub u: &'b mut Vec<u32>,
+    /// Numbers.
+    pub f: &'b mut Vec<f64>,
+    /// Error texts (ASCII), referred to by byte offsets.
+    pub msg: &'b mut Vec<u8>,
+    /// Values, events and service checks written.
+    pub records: usize,
+    /// Errors written.
+    pub errors: usize,
+}
+
+impl<'a, 'b> Tape<'a, 'b> {
+    /// A tape over `input`, writing into the (cleared) buffers.
+    pub fn new(
+        input: &'a [u8],
+        u: &'b mut Vec<u32>,
+        f: &'b mut Vec<f64>,
+        msg: &'b mut Vec<u8>,
+    ) -> Self {
+        u.clear();
+        f.clear();
+        msg.clear();
+        Tape {
+            input,
+            map: Utf16Map::new(input),
+            u,
+            f,
+            msg,
+            records: 0,
+            errors: 0,
+        }
+    }
+
+    #[inline]
+    fn str(&mut self, s: &str) {
+        let a = byte_offset(self.input, s);
+        let start = self.map.map(a);
+        let end = if self.map.is_ascii() {
+            start + s.len() as u32
+        } else {
+            self.map.map(a + s.len())
+        };
+        self.u.push(start);
+        self.u.push(end);
+    }
+
+    #[inline]
+    fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => self.str(s),
+            None => {
+                self.u.push(NONE);
+                self.u.push(NONE);
+            }
+        }
+    }
+
+    fn u64_item(&mut self, v: u64) {
+        if v <= MAX_SAFE_INTEGER {
+            self.u.push(value_kind::NUMBER);
+            self.f.push(v as f64);
+        } else {
+            self.u.push(value_kind::BIG);
+            self.u.push((v >> 32) as u32);
+            self.u.push(v as u32);
+        }
+    }
+
+    fn tags(&mut self, tags: Tags<'_>) {
+        let at = self.u.len();
+        self.u.push(0);
+        let mut n = 0u32;
+        for (k, v) in tags.iter() {
+            self.str(k);
+            self.opt_str(v);
+            n += 1;
+        }
+        if let Some(slot) = self.u.get_mut(at) {
+            *slot = n;
+        }
+    }
+
+    fn header(&mut self, kind: u32, flags: u32, line: usize) {
+        self.u.push(kind | flags << 4);
+        self.u.push(line as u32);
+    }
+}
+
+impl<'a> Sink<'a> for Tape<'a, '_> {
+    #[inline]
+    fn begin_line(&mut self, start: usize, len: usize) {
+        self.map.begin_line(start, len);
+    }
+
+    fn value(&mut self, line: usize, name: &'a str, s: Val<'a, '_>, cat: CatalogMatch<'a>) {
+        let mut flags = 0;
+        if s.delta() {
+            flags |= flag::DELTA;
+        }
+        let rate = s.sample_rate();
+        if rate.is_some() {
+            flags |= flag::RATE;
+        }
+        let timestamp = s.timestamp();
+        if timestamp.is_some() {
+            flags |= flag::TIMESTAMP;
+        }
+        let version = match cat {
+            CatalogMatch::Metric { recognized, .. } => {
+                flags |= flag::METRIC;
+                recognized.version
+            }
+            CatalogMatch::KindMismatch => {
+                flags |= flag::KIND_MISMATCH;
+                None
+            }
+            CatalogMatch::None => None,
+        };
+        if version.is_some() {
+            flags |= flag::VERSION;
+        }
+        if s.has_tags() {
+            flags |= flag::TAGS;
+        }
+        let container = s.container();
+        if container.is_some() {
+            flags |= flag::CONTAINER;
+        }
+        let mut ext = s.extensions().map(Iterator::peekable);
+        if ext.as_mut().is_some_and(|e| e.peek().is_some()) {
+            flags |= flag::EXTENSIONS;
+        }
+        self.header(kind::VALUE, flags, line);
+        self.str(name);
+        self.u.push(u32::from(type_code(s.ty())));
+        match s.value() {
+            SampleValue::Number(Number::UInt(v)) if v > MAX_SAFE_INTEGER => {
+                self.u.push(value_kind::BIG);
+                self.u.push((v >> 32) as u32);
+                self.u.push(v as u32);
+            }
+            SampleValue::Number(Number::Int(v)) if v.unsigned_abs() > MAX_SAFE_INTEGER => {
+                let m = v.unsigned_abs();
+                self.u.push(value_kind::NEG_BIG);
+                self.u.push((m >> 32) as u32);
+                self.u.push(m as u32);
+            }
+            SampleValue::Number(n) => {
+                self.u.push(value_kind::NUMBER);
+                self.f.push(n.as_f64());
+            }
+            SampleValue::Set(m) => {
+                self.u.push(value_kind::SET);
+                self.str(m);
+            }
+        }
+        if let Some(r) = rate {
+            self.f.push(r);
+        }
+        if let Some(t) = timestamp {
+            self.u64_item(t);
+        }
+        if let CatalogMatch::Metric { host, recognized } = cat {
+            self.u.push(recognized.metric.id());
+            self.opt_str(host);
+        }
+        if let Some(v) = version {
+            self.u64_item(v);
+        }
+        if flags & flag::TAGS != 0 {
+            let at = self.u.len();
+            self.u.push(0);
+            let mut n = 0u32;
+            s.for_each_tag(|k, v| {
+                self.str(k);
+                self.opt_str(v);
+                n += 1;
+            });
+            if let Some(slot) = self.u.get_mut(at) {
+                *slot = n;
+            }
+        }
+        if let Some(c) = container {
+            self.str(c);
+        }
+        if let Some(ext) = ext.filter(|_| flags & flag::EXTENSIONS != 0) {
+            let at = self.u.len();
+            self.u.push(0);
+            let mut n = 0u32;
+            for e in ext {
+                self.str(e);
+                n += 1;
+            }
+            if let Some(slot) = self.u.get_mut(at) {
+                *slot = n;
+            }
+        }
+        self.records += 1;
+    }
+
+    fn event(&mut self, e: &Event<'a>) {
+        let mut flags = 0;
+        if e.timestamp.is_some() {
+            flags |= flag::TIMESTAMP;
+        }
+        if !e.tags.is_empty() {
+            flags |= flag::TAGS;
+        }
+        self.header(kind::EVENT, flags, e.line);
+        self.str(e.title);
+        self.str(e.text);
+        if let Some(t) = e.timestamp {
+            self.u64_item(t);
+        }
+        self.opt_str(e.hostname);
+        self.opt_str(e.aggregation_key);
+        self.opt_str(e.priority);
+        self.opt_str(e.source_type_name);
+        self.opt_str(e.alert_type);
+        if flags & flag::TAGS != 0 {
+            self.tags(e.tags);
+        }
+        self.records += 1;
+    }
+
+    fn service_check(&mut self, s: &ServiceCheck<'a>) {
+        let mut flags = 0;
+        if s.timestamp.is_some() {
+            flags |= flag::TIMESTAMP;
+        }
+        if !s.tags.is_empty() {
+            flags |= flag::TAGS;
+        }
+        self.header(kind::SERVICE_CHECK, flags, s.line);
+        self.str(s.name);
+        self.u.push(u32::from(s.status));
+        if let Some(t) = s.timestamp {
+            self.u64_item(t);
+        }
+        self.opt_str(s.hostname);
+        if flags & flag::TAGS != 0 {
+            self.tags(s.tags);
+        }
+        self.opt_str(s.message);
+        self.records += 1;
+    }
+
+    fn error(&mut self, e: &DecodeError) {
+        self.header(kind::ERROR, 0, e.line);
+        self.u.push(e.column as u32);
+        self.u.push(self.msg.len() as u32);
+        write_detail(e, self.msg);
+        self.u.push(self.msg.len() as u32);
+        self.errors += 1;
+    }
+}
+
+/// The column vectors behind `decodeColumns()`, as little-endian bytes so that
+/// [`ColumnBufs::pack`] only concatenates them.
+#[derive(Debug, Default)]
+pub struct ColumnBufs {
+    /// Rows written.
+    pub rows: usize,
+    /// Value (f64; `NaN` for set members and events).
+    pub values: Vec<u8>,
+    /// Sample rate (f64; `NaN` when absent).
+    pub rates: Vec<u8>,
+    /// Catalog id or -1 (i32).
+    pub catalog: Vec<u8>,
+    /// Line number (u32).
+    pub lines: Vec<u8>,
+    /// Byte offset of the name, the title for events (u32).
+    pub name_offsets: Vec<u8>,
+    /// Byte length of the name (u32).
+    pub name_lengths: Vec<u8>,
+    /// Type code (u8).
+    pub types: Vec<u8>,
+    /// Bit 0 delta, bit 1 kind mismatch (u8).
+    pub flags: Vec<u8>,
+    /// Errors: (line, column, message start, message end) each.
+    pub errors: Vec<u32>,
+    /// Error texts (ASCII).
+    pub msg: Vec<u8>,
+    /// The columns back to back (see [`ColumnBufs::pack`]).
+    pub arena: Vec<u8>,
+}
+
+/// Bytes per row in [`ColumnBufs::arena`].
+pub const ROW_BYTES: usize = 34;
+
+impl ColumnBufs {
+    /// Empty every column, making room for about `rows` rows.
+    pub fn clear(&mut self, rows: usize) {
+        for (v, size) in [
+            (&mut self.values, 8),
+            (&mut self.rates, 8),
+            (&mut self.catalog, 4),
+            (&mut self.lines, 4),
+            (&mut self.name_offsets, 4),
+            (&mut self.name_lengths, 4),
+            (&mut self.types, 1),
+            (&mut self.flags, 1),
+        ] {
+            v.clear();
+            v.reserve(rows * size);
+        }
+        self.rows = 0;
+        self.errors.clear();
+        self.msg.clear();
+    }
+
+    /// Rows written.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no row was written.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Lay the columns out back to back in `arena`, so that JS copies them with one
+    /// `ArrayBuffer` (typed-array allocations dominate the cost of small results). With `n`
+    /// rows: values at 0, rates at 8n (f64), catalog ids at 16n (i32), lines at 20n, name
+    /// offsets at 24n, name lengths at 28n (u32), types at 32n, flags at 33n (u8); little-endian,
+    /// each column aligned for its type.
+    pub fn pack(&mut self) {
+        let a = &mut self.arena;
+        a.clear();
+        a.reserve(self.rows * ROW_BYTES);
+        for v in [
+            &self.values,
+            &self.rates,
+            &self.catalog,
+            &self.lines,
+            &self.name_offsets,
+            &self.name_lengths,
+            &self.types,
+            &self.flags,
+        ] {
+            a.extend_from_slice(v);
+        }
+    }
+}
+
+/// Column flag: a signed gauge value (a change).
+pub const COL_DELTA: u8 = 1;
+/// Column flag: a catalog name with the wrong type.
+pub const COL_KIND_MISMATCH: u8 = 2;
+
+/// A [`Sink`] filling [`ColumnBufs`].
+#[derive(Debug)]
+pub struct Columns<'a, 'b> {
+    input: &'a [u8],
+    /// The columns.
+    pub bufs: &'b mut ColumnBufs,
+}
+
+impl<'a, 'b> Columns<'a, 'b> {
+    /// Columns over `input`, writing into the (cleared) buffers.
+    pub fn new(input: &'a [u8], bufs: &'b mut ColumnBufs) -> Self {
+        // Room for short lines; the vectors grow if need be.
+        bufs.clear(input.len() / 24 + 1);
+        Columns { input, bufs }
+    }
+
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    fn row(&mut self, line: usize, name: &str, ty: u8, value: f64, rate: f64, flags: u8, id: i32) {
+        let b = &mut *self.bufs;
+        b.values.extend_from_slice(&value.to_le_bytes());
+        b.rates.extend_from_slice(&rate.to_le_bytes());
+        b.catalog.extend_from_slice(&id.to_le_bytes());
+        b.lines.extend_from_slice(&(line as u32).to_le_bytes());
+        let off = byte_offset(self.input, name) as u32;
+        b.name_offsets.extend_from_slice(&off.to_le_bytes());
+        b.name_lengths
+            .extend_from_slice(&(name.len() as u32).to_le_bytes());
+        b.types.push(ty);
+        b.flags.push(flags);
+        b.rows += 1;
+    }
+}
+
+impl<'a> Sink<'a> for Columns<'a, '_> {
+    #[inline]
+    fn begin_line(&mut self, _start: usize, _len: usize) {}
+
+    #[inline]
+    fn value(&mut self, line: usize, name: &'a str, s: Val<'a, '_>, cat: CatalogMatch<'a>) {
+        let value = match s.value() {
+            SampleValue::Number(n) => n.as_f64(),
+            SampleValue::Set(_) => f64::NAN,
+        };
+        let mut flags = if s.delta() { COL_DELTA } else { 0 };
+        let id = match cat {
+            CatalogMatch::Metric { recognized, .. } => recognized.metric.id() as i32,
+            CatalogMatch::KindMismatch => {
+                flags |= COL_KIND_MISMATCH;
+                -1
+            }
+            CatalogMatch::None => -1,
+        };
+        let rate = s.sample_rate().unwrap_or(f64::NAN);
+        self.row(line, name, type_code(s.ty()), value, rate, flags, id);
+    }
+
+    fn event(&mut self, e: &Event<'a>) {
+        self.row(e.line, e.title, TYPE_EVENT, f64::NAN, f64::NAN, 0, -1);
+    }
+
+    fn service_check(&mut self, s: &ServiceCheck<'a>) {
+        let status = f64::from(s.status);
+        self.row(s.line, s.name, TYPE_SERVICE_CHECK, status, f64::NAN, 0, -1);
+    }
+
+    fn error(&mut self, e: &DecodeError) {
+        let b = &mut *self.bufs;
+        b.errors.push(e.line as u32);
+        b.errors.push(e.column as u32);
+        b.errors.push(b.msg.len() as u32);
+        write_detail(e, &mut b.msg);
+        b.errors.push(b.msg.len() as u32);
+    }
+}
+
+/// Collects a byte stream and hands out complete lines for the streaming decoder.
+#[derive(Debug, Default)]
+pub struct LineBuffer {
+    /// Bytes not yet decoded.
+    pub pending: Vec<u8>,
+    /// Lines handed out so far.
+    pub lines: usize,
+}
+
+impl LineBuffer {
+    /// Append `chunk`; return how many leading bytes of `pending` are ready to decode: up to the
+    /// last `\n`, plus whole `max_line` pieces of a longer unterminated tail (see [`run`]).
+    pub fn push(&mut self, chunk: &[u8], max_line: usize) -> usize {
+        let max_line = max_line.max(1);
+        let scan_from = self.pending.len();
+        self.pending.extend_from_slice(chunk);
+        let ready = match self.pending.get(scan_from..) {
+            Some(new) => new
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| scan_from + i + 1),
+            None => 0,
+        };
+        let tail = self.pending.len() - ready;
+        if tail > max_line {
+            ready + tail - tail % max_line
+        } else {
+            ready
+        }
+    }
+
+    /// Forget the first `n` bytes, which held `lines` lines.
+    pub fn consume(&mut self, n: usize, lines: usize) {
+        self.pending.drain(..n.min(self.pending.len()));
+        self.lines += lines;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use realm_metrics::wire::{flatten, Flat};
+
+    #[derive(Default)]
+    struct Log(Vec<String>);
+
+    impl<'a> Sink<'a> for Log {
+        fn begin_line(&mut self, _: usize, _: usize) {}
+        fn value(&mut self, line: usize, name: &'a str, s: Val<'a, '_>, c: CatalogMatch<'a>) {
+            let tags = {
+                let mut t = Vec::new();
+                s.for_each_tag(|k, v| t.push((k, v)));
+                t
+            };
+            let ext: Vec<&str> = s.extensions().map(|e| e.collect()).unwrap_or_default();
+            self.0.push(format!(
+                "{line} {name} {:?} {:?} {} {:?} {:?} {:?} {tags:?} {ext:?} {c:?}",
+                s.value(),
+                s.ty(),
+                s.delta(),
+                s.sample_rate(),
+                s.timestamp(),
+                s.container(),
+            ));
+        }
+        fn event(&mut self, e: &Event<'a>) {
+            self.0.push(format!("{e:?}"));
+        }
+        fn service_check(&mut self, s: &ServiceCheck<'a>) {
+            self.0.push(format!("{s:?}"));
+        }
+        fn error(&mut self, e: &DecodeError) {
+            self.0.push(format!("{e:?}"));
+        }
+    }
+
+    fn via_flatten(input: &[u8], prefix: Option<&str>) -> Vec<String> {
+        flatten(input, prefix)
+            .map(|f| match f {
+                Flat::Value(v) => {
+                    let s = v.sample;
+                    let tags: Vec<_> = s.tags().iter().collect();
+                    let ext: Vec<&str> = s.extensions().collect();
+                    format!(
+                        "{} {} {:?} {:?} {} {:?} {:?} {:?} {tags:?} {ext:?} {:?}",
+                        v.line,
+                        v.name,
+                        s.value,
+                        s.ty,
+                        s.delta,
+                        s.sample_rate,
+                        s.timestamp,
+                        s.container,
+                        v.catalog
+                    )
+                }
+                Flat::Event(e) => format!("{e:?}"),
+                Flat::ServiceCheck(s) => format!("{s:?}"),
+                Flat::Error(e) => format!("{e:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn run_matches_flatten() {
+        let inputs: &[&[u8]] = &[
+            b"",
+            b"\n\n",
+            b"a:1|c",
+            b"realm.h.connection.online:3|g\r\nbad\n\n_e{1,1}:a|b\n_sc|x|1\nk:1:2|d|#a:b,c\r",
+            b"realm.h.protocol.7.used:1|c\nrealm.h.connection.online:1|c\nx:\xff|s\n\xfe\xfe\n",
+            b"p.connection.online:2|g|T12|c:abc|xy\n",
+            b"a:1|c\r\nb:2|g\r",
+            b"a:1|c\r",
+            b"a:1|c\rx\nb:1|c|#x\ry\r\n\r\n\r",
+            b"realm.h.connection.online:1|c\nrealm.h.connection.online:1|g\nrealm.h.connection.online:1|ms",
+        ];
+        for input in inputs {
+            for prefix in [None, Some("p")] {
+                let mut log = Log::default();
+                let lines = run(
+                    input,
+                    prefix,
+                    1,
+                    usize::MAX,
+                    &mut CatalogCache::default(),
+                    &mut log,
+                );
+                assert_eq!(log.0, via_flatten(input, prefix), "{input:?}");
+                assert_eq!(lines, decode_line_count(input));
+            }
+        }
+    }
+
+    /// Random multi-line inputs built from common and unusual lines, mutated byte by byte: the
+    /// fast path, the cache and the line splitting of `run` agree with `flatten`.
+    #[test]
+    fn run_matches_flatten_on_mutated_inputs() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let lines: &[&[u8]] = &[
+            b"realm.h.connection.online:3|g",
+            b"realm.h.connection.online:3|c",
+            b"my.app.session.started:1|c|@0.5|#a:b",
+            b"realm.w.protocol.7.used:1|c",
+            b"a:1|c\r",
+            b"a:-2.5|ms|#x,,y:z",
+            b"k,t=v:1:2|d",
+            b"u:x|s",
+            b"_e{1,1}:a|b",
+            b"_sc|n|0",
+            b"",
+            b"\xff\xfe",
+        ];
+        let alphabet = b"a:|#@,.-+019cgmsdhT\r\n\xc3\xa9 ";
+        let mut cache = CatalogCache::default();
+        for _ in 0..20_000 {
+            let mut input = Vec::new();
+            for _ in 0..rand(6) {
+                input.extend_from_slice(lines[rand(lines.len())]);
+                input.push(b'\n');
+            }
+            if rand(2) == 0 {
+                input.pop();
+            }
+            for _ in 0..rand(3) {
+                let at = rand(input.len() + 1);
+                match rand(3) {
+                    0 => input.insert(at, alphabet[rand(alphabet.len())]),
+                    1 if at < input.len() => {
+                        input.remove(at);
+                    }
+                    _ if at < input.len() => input[at] = alphabet[rand(alphabet.len())],
+                    _ => {}
+                }
+            }
+            let prefix = [None, Some("my.app")][rand(2)];
+            let mut log = Log::default();
+            let n = run(&input, prefix, 1, usize::MAX, &mut cache, &mut log);
+            assert_eq!(
+                log.0,
+                via_flatten(&input, prefix),
+                "{:?}",
+                String::from_utf8_lossy(&input)
+            );
+            assert_eq!(n, decode_line_count(&input));
+        }
+    }
+
+    fn decode_line_count(input: &[u8]) -> usize {
+        if input.is_empty() {
+            return 0;
+        }
+        input.iter().filter(|&&b| b == b'\n').count() + usize::from(input.last() != Some(&b'\n'))
+    }
+
+    #[test]
+    fn detail_text_matches_core() {
+        for line in [
+            &b"a:1|zz"[..],
+            b"bad",
+            b"a:x|c",
+            b"a\0:1|c",
+            b"a:1|c|@0",
+            b"_e{1,1}:a",
+            b"_sc|x|9",
+            b"a:1|c|#:v",
+            b"\xff",
+        ] {
+            let Err(mut e) = decode_line(line, 1) else {
+                panic!("{line:?} decodes")
+            };
+            for b in (0..=255u8).map(Some).chain([None]) {
+                e.byte = b;
+                let mut out = Vec::new();
+                write_detail(&e, &mut out);
+                assert_eq!(String::from_utf8(out).unwrap(), e.detail().to_string());
+            }
+        }
+    }
+
+    #[test]
+    fn utf16_map_follows_lossy_decoding() {
+        let input: &[u8] =
+            b"ab\xff\xfe\n\xe2\x82\n\xc3\xa9t\xf0\x9f\x98\x80x:1|c\n\xed\xa0\x80z\nq";
+        let text = String::from_utf8_lossy(input);
+        let units: Vec<u16> = text.encode_utf16().collect();
+        let mut map = Utf16Map::new(input);
+        assert!(!map.is_ascii());
+        // Line 3 is bytes 8..20: "ét😀x:1|c".
+        map.begin_line(8, 12);
+        let start = map.map(8) as usize;
+        let end = map.map(20) as usize;
+        assert_eq!(String::from_utf16(&units[start..end]).unwrap(), "ét😀x:1|c");
+        assert_eq!(map.map(10), start as u32 + 1);
+        assert_eq!(map.map(11), start as u32 + 2);
+        assert_eq!(map.map(15), start as u32 + 4);
+        map.begin_line(26, 1);
+        let q = map.map(26) as usize;
+        assert_eq!(String::from_utf16(&units[q..q + 1]).unwrap(), "q");
+    }
+
+    #[test]
+    fn line_buffer_joins_and_bounds() {
+        let mut lb = LineBuffer::default();
+        assert_eq!(lb.push(b"a:1|", 100), 0);
+        let n = lb.push(b"c\nb:2", 100);
+        assert_eq!(&lb.pending[..n], b"a:1|c\n");
+        lb.consume(n, 1);
+        assert_eq!(lb.pending, b"b:2");
+        // An unterminated tail longer than the bound is handed out in whole pieces.
+        assert_eq!(lb.push(b"0123456789", 4), 12);
+        let mut log = Log::default();
+        assert_eq!(
+            run(
+                &lb.pending[..12],
+                None,
+                1,
+                4,
+                &mut CatalogCache::default(),
+                &mut log
+            ),
+            3
+        );
+        assert_eq!(log.0.len(), 3);
+        let mut log = Log::default();
+        // "abcd" "efgh" (ends at the \n) "a:1|" "c": a line longer than the bound is cut.
+        let n = run(
+            b"abcdefgh\na:1|c",
+            None,
+            1,
+            4,
+            &mut CatalogCache::default(),
+            &mut log,
+        );
+        assert_eq!(n, 4, "{:?}", log.0);
+        assert!(log.0[3].starts_with("DecodeError { line: 4, column: 2"));
+    }
+
+    #[test]
+    fn columns_and_tape_count_records() {
+        let input = b"realm.h.connection.online:3|g\nbad\nk:1:2|d\n_sc|x|1";
+        let mut cols = ColumnBufs::default();
+        let mut c = Columns::new(input, &mut cols);
+        run(
+            input,
+            None,
+            1,
+            usize::MAX,
+            &mut CatalogCache::default(),
+            &mut c,
+        );
+        assert_eq!(cols.len(), 4);
+        let words = |v: &[u8]| -> Vec<i32> {
+            v.chunks(4)
+                .map(|w| i32::from_le_bytes(w.try_into().unwrap()))
+                .collect()
+        };
+        assert_eq!(words(&cols.catalog), [6, -1, -1, -1]);
+        assert_eq!(cols.types, [1, 5, 5, TYPE_SERVICE_CHECK]);
+        assert_eq!(words(&cols.lines), [1, 3, 3, 4]);
+        assert_eq!(cols.errors.len(), 4);
+        assert_eq!(words(&cols.name_offsets)[1], 34);
+        assert_eq!(words(&cols.name_lengths)[1], 1);
+        cols.pack();
+        assert_eq!(cols.arena.len(), 4 * ROW_BYTES);
+        assert_eq!(&cols.arena[32 * 4..33 * 4], &cols.types[..]);
+        let (mut u, mut f, mut m) = (Vec::new(), Vec::new(), Vec::new());
+        let mut t = Tape::new(input, &mut u, &mut f, &mut m);
+        run(
+            input,
+            None,
+            1,
+            usize::MAX,
+            &mut CatalogCache::default(),
+            &mut t,
+        );
+        assert_eq!((t.records, t.errors), (4, 1));
+    }
+}

@@ -1,0 +1,579 @@
+//! # realm-metrics-wasm
+//!
+//! The `realm-metrics` StatsD decoder for browsers and Node.js, built with `wasm-bindgen`. The
+//! JS package (`wasm/pkg/` after `wasm/build.sh`) exports:
+//!
+//! - `decode(input, options?)`: `{ metrics, errors }` with one object per value, event and
+//!   service check (the fields of `realm-metrics decode`, in camelCase) and one per malformed line.
+//! - `decodeColumns(input, options?)`: the same values as typed arrays, for high rates.
+//! - `Decoder`: a streaming decoder that joins lines split across chunks.
+//! - `catalog()`: the 18 rows of the Realm Object Server metric catalog.
+//!
+//! Malformed StatsD never throws: it lands in `errors`. Only arguments of the wrong type throw an
+//! `Error`. See `wasm/README.md` for the JS documentation.
+//!
+//! The decoding itself is `realm_metrics::wire::decode_line` plus `catalog_match`, the same code
+//! as the CLI's `decode`. [`emit`] turns its output into flat buffers; a small JS module
+//! (`js/build.js`) makes the JS objects or typed arrays from them in one call, which is much
+//! faster than setting properties from Rust one by one.
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod emit;
+pub mod fast;
+
+use std::cell::RefCell;
+
+use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
+use realm_metrics::Metric;
+use wasm_bindgen::prelude::*;
+
+use emit::{CatalogCache, ColumnBufs, Columns, LineBuffer, Tape};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Options of `decode()` and `decodeColumns()`. */
+export interface DecodeOptions {
+  /**
+   * Recognise catalog metrics as `<prefix>.<catalog name>` (then `host` is null). Without it,
+   * names are recognised as `realm.<host>.<catalog name>`.
+   */
+  prefix?: string;
+}
+
+/** Options of `new Decoder()`. */
+export interface DecoderOptions extends DecodeOptions {
+  /**
+   * A line longer than this many bytes is cut into pieces of this size, each decoded (and
+   * numbered) as a line of its own, so that a stream without newlines cannot grow the buffer
+   * without bound. Default 16 MiB, as in `realm-metrics decode`.
+   */
+  maxLineBytes?: number;
+}
+
+/** A StatsD metric type as on the wire. */
+export type MetricType = "c" | "g" | "ms" | "h" | "s" | "d";
+
+/** Tags of a value: Telegraf bucket tags and DogStatsD `|#` tags merged; a bare tag is null. */
+export type Tags = Record<string, string | null>;
+
+/**
+ * One decoded value. A multi-value line (`k:1|c:2|c`) and a packed line (`k:1:2:3|d`) give one
+ * object per value.
+ */
+export interface MetricValue {
+  /** 1-based line number. */
+  line: number;
+  /** The bucket name (before any `,` bucket tags). */
+  name: string;
+  type: MetricType;
+  /**
+   * The value: a number; a `bigint` for an integer outside +-(2^53 - 1) (exact); the member
+   * string for sets (`s`).
+   */
+  value: number | bigint | string;
+  /** A gauge written with a leading sign (`+4`, `-4`): a change, not an absolute value. */
+  delta: boolean;
+  /** `|@rate`, or null. */
+  sampleRate: number | null;
+  tags: Tags;
+  /** `|T<unix seconds>` (a `bigint` beyond 2^53 - 1), or null. */
+  timestamp: number | bigint | null;
+  /** The catalog name (`"connection.online"`, `"protocol.<version>.used"`), or null. */
+  metric: string | null;
+  /** The part between `realm.` and the catalog name; null with a prefix or no match. */
+  host: string | null;
+  /** The version of `protocol.<version>.used`, or null. */
+  version: number | bigint | null;
+  /** Present (true) when the name is a catalog name but the type does not match its kind. */
+  kindMismatch?: true;
+  /** Present with a `|c:<container id>` field. */
+  container?: string;
+  /** Present with unknown `|x...` fields: their text without the `|`, in order. */
+  extensions?: string[];
+}
+
+/** A DogStatsD event (`_e{title_len,text_len}:title|text|...`). */
+export interface StatsdEvent {
+  line: number;
+  type: "event";
+  title: string;
+  /** The text as written (an escaped `\\n` stays a backslash sequence). */
+  text: string;
+  /** `|d:` date, or null. */
+  timestamp: number | bigint | null;
+  hostname: string | null;
+  aggregationKey: string | null;
+  priority: string | null;
+  sourceTypeName: string | null;
+  alertType: string | null;
+  tags: Tags;
+}
+
+/** A DogStatsD service check (`_sc|name|status|...`). */
+export interface StatsdServiceCheck {
+  line: number;
+  type: "service_check";
+  name: string;
+  /** 0 OK, 1 warning, 2 critical, 3 unknown. */
+  status: 0 | 1 | 2 | 3;
+  timestamp: number | bigint | null;
+  hostname: string | null;
+  tags: Tags;
+  message: string | null;
+}
+
+/** Anything `decode()` puts in `metrics`. */
+export type DecodedRecord = MetricValue | StatsdEvent | StatsdServiceCheck;
+
+/** A malformed line. */
+export interface DecodeErrorInfo {
+  /** 1-based line number. */
+  line: number;
+  /** 1-based byte column in the line; one past the end for a missing part. */
+  column: number;
+  /** What is wrong, e.g. `"unknown metric type (expected c, g, ms, h, s or d) at 'z'"`. */
+  message: string;
+}
+
+/** The result of `decode()` and of `Decoder` calls. */
+export interface DecodeResult {
+  /** Values, events and service checks, in input order. */
+  metrics: DecodedRecord[];
+  /** One entry per malformed line, in input order. */
+  errors: DecodeErrorInfo[];
+}
+
+/**
+ * The result of `decodeColumns()`: row `i` of every array describes one value, event or
+ * service check.
+ *
+ * Type codes (`types`): 0 `c`, 1 `g`, 2 `ms`, 3 `h`, 4 `s`, 5 `d`, 6 event, 7 service check.
+ * Flags (`flags`): bit 0 (1) gauge delta, bit 1 (2) kind mismatch.
+ */
+export interface ColumnsResult {
+  /** Number of rows. */
+  count: number;
+  /**
+   * The values as doubles (integers beyond 2^53 are rounded); NaN for set members and events;
+   * the status for service checks.
+   */
+  values: Float64Array;
+  /** `|@rate`, or NaN when absent. */
+  sampleRates: Float64Array;
+  /** Type codes (see above). */
+  types: Uint8Array;
+  /** Flags (see above). */
+  flags: Uint8Array;
+  /** Catalog id (`catalog()[id]`), or -1 when the name is not a catalog metric. */
+  catalogIds: Int32Array;
+  /** 1-based line numbers. */
+  lines: Uint32Array;
+  /** Byte offset of the name (an event's title) in the UTF-8 input. */
+  nameOffsets: Uint32Array;
+  /** Byte length of the name. */
+  nameLengths: Uint32Array;
+  /** Whether the input is ASCII: then byte offsets are also string indices. */
+  ascii: boolean;
+  /** `errors.length`. */
+  errorCount: number;
+  /** One entry per malformed line. */
+  errors: DecodeErrorInfo[];
+}
+
+/** A row of the Realm Object Server metric catalog. */
+export interface CatalogEntry {
+  /** Stable id (reference order, from 0). */
+  id: number;
+  /** Wire name after the prefix; `"protocol.<version>.used"` for the templated row. */
+  name: string;
+  kind: "counter" | "gauge";
+  group: "client" | "session" | "connection" | "realms" | "authentication" | "permission" | "protocol";
+  description: string;
+}
+"#;
+
+#[wasm_bindgen(module = "/js/build.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = buildDecodeResult)]
+    #[allow(clippy::too_many_arguments)]
+    fn build_decode_result(
+        text: &JsValue,
+        memory: &JsValue,
+        text_ptr: u32,
+        text_len: u32,
+        u_ptr: u32,
+        u_len: u32,
+        f_ptr: u32,
+        f_len: u32,
+        msg_ptr: u32,
+        msg_len: u32,
+        names: &JsValue,
+    ) -> JsValue;
+
+    #[wasm_bindgen(js_name = encodeInput)]
+    fn encode_input(memory: &JsValue, input: &JsValue, ptr: u32, cap: u32) -> f64;
+
+    #[wasm_bindgen(js_name = buildColumns)]
+    #[allow(clippy::too_many_arguments)]
+    fn build_columns(
+        memory: &JsValue,
+        count: u32,
+        arena: u32,
+        errors: u32,
+        error_words: u32,
+        msg: u32,
+        msg_len: u32,
+        ascii: bool,
+    ) -> JsValue;
+}
+
+/// Default line bound of [`Decoder`]: 16 MiB, as in `realm-metrics decode`.
+const DEFAULT_MAX_LINE: usize = 16 * 1024 * 1024;
+
+/// Buffers reused across calls (wasm is single-threaded; a re-entrant call gets fresh ones).
+#[derive(Default)]
+struct Scratch {
+    input: Vec<u8>,
+    u: Vec<u32>,
+    f: Vec<f64>,
+    msg: Vec<u8>,
+    columns: ColumnBufs,
+    cache: CatalogCache,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    /// The module's memory, fetched once (each `wasm_bindgen::memory()` makes a new handle).
+    static MEMORY: JsValue = wasm_bindgen::memory();
+    static NAMES: JsValue = Metric::ALL
+        .iter()
+        .map(|m| JsValue::from_str(m.name()))
+        .collect::<Array>()
+        .into();
+}
+
+/// Call `f` with the module's memory and the catalog names array.
+fn with_js<R>(f: impl FnOnce(&JsValue, &JsValue) -> R) -> R {
+    MEMORY.with(|memory| NAMES.with(|names| f(memory, names)))
+}
+
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
+fn ptr<T>(v: &[T]) -> u32 {
+    v.as_ptr() as usize as u32
+}
+
+/// Put the input's bytes at the start of `buf`: a string's UTF-8 (as `TextEncoder` makes it: a
+/// lone surrogate becomes U+FFFD), or a copy of a `Uint8Array` / `ArrayBuffer`. Returns whether
+/// the input is a string, and the length.
+fn read_input(what: &str, input: &JsValue, buf: &mut Vec<u8>) -> Result<(bool, usize), JsError> {
+    // One call for a string: `encode_input` writes its UTF-8 into the buffer if it fits, else
+    // says how much room it needs. `buf` keeps its length between calls, so that nothing is
+    // zero-filled again; the caller truncates.
+    if buf.len() < 4096 {
+        buf.resize(4096, 0);
+    }
+    loop {
+        let r = with_js(|memory, _| encode_input(memory, input, ptr(buf), buf.len() as u32));
+        if r >= 0.0 {
+            return Ok((true, r as usize));
+        }
+        if r == -1.0 {
+            break;
+        }
+        // -2 - bytes needed (at most 3 per UTF-16 unit).
+        let need = (-r - 2.0) as usize;
+        if need <= buf.len() {
+            return Ok((true, 0));
+        }
+        buf.resize(need, 0);
+    }
+    let arr = if let Some(a) = input.dyn_ref::<Uint8Array>() {
+        a.clone()
+    } else if let Some(ab) = input.dyn_ref::<ArrayBuffer>() {
+        Uint8Array::new(ab)
+    } else {
+        return Err(JsError::new(
+            &[
+                what,
+                ": input must be a string, a Uint8Array or an ArrayBuffer",
+            ]
+            .concat(),
+        ));
+    };
+    let len = arr.length() as usize;
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
+    if let Some(dst) = buf.get_mut(..len) {
+        arr.copy_to(dst);
+    }
+    Ok((false, len))
+}
+
+/// `options.prefix`, validated.
+fn read_prefix(what: &str, options: Option<&JsValue>) -> Result<Option<String>, JsError> {
+    read_option(what, options, "prefix")?
+        .map(|p| {
+            p.as_string()
+                .ok_or_else(|| JsError::new(&[what, ": options.prefix must be a string"].concat()))
+        })
+        .transpose()
+}
+
+fn read_option(
+    what: &str,
+    options: Option<&JsValue>,
+    key: &str,
+) -> Result<Option<JsValue>, JsError> {
+    let Some(options) = options.filter(|o| !o.is_undefined() && !o.is_null()) else {
+        return Ok(None);
+    };
+    if !options.is_object() {
+        return Err(JsError::new(
+            &[what, ": options must be an object"].concat(),
+        ));
+    }
+    let v = Reflect::get(options, &JsValue::from_str(key))
+        .map_err(|_| JsError::new(&[what, ": cannot read options.", key].concat()))?;
+    Ok((!v.is_undefined() && !v.is_null()).then_some(v))
+}
+
+/// Decode `bytes` into a `DecodeResult`. `text` is the input string when the bytes are its UTF-8
+/// (offsets are then taken in it); otherwise JS decodes the bytes itself.
+fn decode_to_result(
+    s: &mut Scratch,
+    text: &JsValue,
+    bytes: &[u8],
+    prefix: Option<&str>,
+    first_line: usize,
+    max_line: usize,
+) -> (JsValue, usize) {
+    let mut tape = Tape::new(bytes, &mut s.u, &mut s.f, &mut s.msg);
+    let lines = emit::run(bytes, prefix, first_line, max_line, &mut s.cache, &mut tape);
+    let result = with_js(|memory, names| {
+        build_decode_result(
+            text,
+            memory,
+            ptr(bytes),
+            bytes.len() as u32,
+            ptr(&s.u),
+            s.u.len() as u32,
+            ptr(&s.f),
+            s.f.len() as u32,
+            ptr(&s.msg),
+            s.msg.len() as u32,
+            names,
+        )
+    });
+    (result, lines)
+}
+
+/// Decode StatsD text (a string, or its UTF-8 bytes as a `Uint8Array` or `ArrayBuffer`) into
+/// `{ metrics, errors }`: one object per value, event and service check, one per malformed line.
+/// Malformed input never throws; an argument of the wrong type throws an `Error`.
+#[wasm_bindgen(js_name = decode, unchecked_return_type = "DecodeResult")]
+pub fn decode(
+    #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] input: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "DecodeOptions")] options: Option<Object>,
+) -> Result<JsValue, JsError> {
+    let prefix = read_prefix("decode", options.as_deref())?;
+    with_scratch(|s| {
+        let mut input_buf = std::mem::take(&mut s.input);
+        let (text, len) = match read_input("decode", &input, &mut input_buf) {
+            Ok((true, len)) => (&input, len),
+            Ok((false, len)) => (&JsValue::UNDEFINED, len),
+            Err(e) => {
+                s.input = input_buf;
+                return Err(e);
+            }
+        };
+        let bytes = input_buf.get(..len).unwrap_or(&[]);
+        let (result, _) = decode_to_result(s, text, bytes, prefix.as_deref(), 1, usize::MAX);
+        s.input = input_buf;
+        Ok(result)
+    })
+}
+
+/// Decode StatsD text into typed arrays (one row per value, event and service check): the fast
+/// path for dashboards. See `ColumnsResult` for the columns and the type-code table.
+#[wasm_bindgen(js_name = decodeColumns, unchecked_return_type = "ColumnsResult")]
+pub fn decode_columns(
+    #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] input: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "DecodeOptions")] options: Option<Object>,
+) -> Result<JsValue, JsError> {
+    let prefix = read_prefix("decodeColumns", options.as_deref())?;
+    with_scratch(|s| {
+        let mut input_buf = std::mem::take(&mut s.input);
+        let len = match read_input("decodeColumns", &input, &mut input_buf) {
+            Ok((_, len)) => len,
+            Err(e) => {
+                s.input = input_buf;
+                return Err(e);
+            }
+        };
+        let bytes = input_buf.get(..len).unwrap_or(&[]);
+        let mut cols = Columns::new(bytes, &mut s.columns);
+        emit::run(
+            bytes,
+            prefix.as_deref(),
+            1,
+            usize::MAX,
+            &mut s.cache,
+            &mut cols,
+        );
+        s.columns.pack();
+        let c = &s.columns;
+        let result = with_js(|memory, _| {
+            build_columns(
+                memory,
+                c.len() as u32,
+                ptr(&c.arena),
+                ptr(&c.errors),
+                c.errors.len() as u32,
+                ptr(&c.msg),
+                c.msg.len() as u32,
+                bytes.is_ascii(),
+            )
+        });
+        s.input = input_buf;
+        Ok(result)
+    })
+}
+
+/// The Realm Object Server metric catalog: 18 rows `{ id, name, kind, group, description }` in
+/// the reference's order (index = id).
+#[wasm_bindgen(js_name = catalog, unchecked_return_type = "CatalogEntry[]")]
+pub fn catalog() -> Array {
+    Metric::ALL
+        .iter()
+        .map(|m| {
+            let o = Object::new();
+            let set = |k: &str, v: JsValue| {
+                // Setting a property on a fresh plain object cannot fail.
+                let _ = Reflect::set(&o, &JsValue::from_str(k), &v);
+            };
+            set("id", JsValue::from(m.id()));
+            set("name", JsValue::from_str(m.name()));
+            set("kind", JsValue::from_str(m.kind().as_str()));
+            set("group", JsValue::from_str(m.group().as_str()));
+            set("description", JsValue::from_str(m.description()));
+            JsValue::from(o)
+        })
+        .collect()
+}
+
+/// A streaming decoder: `push()` chunks of a byte or text stream (lines may be split anywhere,
+/// even inside a UTF-8 sequence) and get the decoded complete lines back; `flush()` or `end()`
+/// decodes the unterminated tail. Line numbers continue across chunks.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Decoder {
+    buf: LineBuffer,
+    prefix: Option<String>,
+    max_line: usize,
+}
+
+#[wasm_bindgen]
+impl Decoder {
+    /// A decoder; `options.prefix` as for `decode()`, `options.maxLineBytes` bounds the buffer.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_optional_param_type = "DecoderOptions")] options: Option<Object>,
+    ) -> Result<Decoder, JsError> {
+        let prefix = read_prefix("Decoder", options.as_deref())?;
+        let max_line = match read_option("Decoder", options.as_deref(), "maxLineBytes")? {
+            None => DEFAULT_MAX_LINE,
+            Some(v) => match v.as_f64() {
+                Some(n) if n >= 1.0 && n <= u32::MAX as f64 && n.fract() == 0.0 => n as usize,
+                _ => {
+                    return Err(JsError::new(
+                        "Decoder: options.maxLineBytes must be an integer from 1 to 2^32 - 1",
+                    ))
+                }
+            },
+        };
+        Ok(Decoder {
+            buf: LineBuffer::default(),
+            prefix,
+            max_line,
+        })
+    }
+
+    /// Add a chunk (a string, `Uint8Array` or `ArrayBuffer`); returns the decoded complete lines.
+    #[wasm_bindgen(unchecked_return_type = "DecodeResult")]
+    pub fn push(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] chunk: JsValue,
+    ) -> Result<JsValue, JsError> {
+        with_scratch(|s| {
+            let mut input_buf = std::mem::take(&mut s.input);
+            let ready = read_input("Decoder.push", &chunk, &mut input_buf).map(|(_, len)| {
+                let bytes = input_buf.get(..len).unwrap_or(&[]);
+                self.buf.push(bytes, self.max_line)
+            });
+            s.input = input_buf;
+            Ok(self.decode_ready(s, ready?))
+        })
+    }
+
+    /// Decode whatever is buffered (an unterminated last line) as complete lines. Numbering goes
+    /// on: the next `push()` starts a new line.
+    #[wasm_bindgen(unchecked_return_type = "DecodeResult")]
+    pub fn flush(&mut self) -> JsValue {
+        with_scratch(|s| {
+            let n = self.buf.pending.len();
+            self.decode_ready(s, n)
+        })
+    }
+
+    /// `flush()`, then start over: the next `push()` is line 1 of a new stream.
+    #[wasm_bindgen(unchecked_return_type = "DecodeResult")]
+    pub fn end(&mut self) -> JsValue {
+        let result = self.flush();
+        self.buf = LineBuffer::default();
+        result
+    }
+
+    /// Bytes buffered (the unterminated tail).
+    #[wasm_bindgen(getter, js_name = bufferedBytes)]
+    pub fn buffered_bytes(&self) -> usize {
+        self.buf.pending.len()
+    }
+
+    /// Lines decoded so far (empty lines included).
+    #[wasm_bindgen(getter, js_name = linesRead)]
+    pub fn lines_read(&self) -> usize {
+        self.buf.lines
+    }
+}
+
+impl Decoder {
+    fn decode_ready(&mut self, s: &mut Scratch, ready: usize) -> JsValue {
+        let bytes = self.buf.pending.get(..ready).unwrap_or(&[]);
+        let (result, lines) = decode_to_result(
+            s,
+            &JsValue::UNDEFINED,
+            bytes,
+            self.prefix.as_deref(),
+            self.buf.lines + 1,
+            self.max_line,
+        );
+        self.buf.consume(ready, lines);
+        result
+    }
+}

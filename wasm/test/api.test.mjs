@@ -1,0 +1,373 @@
+// The JS API of the Node build: shapes and types, argument errors, the streaming Decoder, the
+// catalog, and hostile input (invalid UTF-8, NUL, 10 MB of garbage, a 1 MB line).
+
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { wasm, wasmDir, rng, concatResults, cliBinary, parseJsonBig } from './helpers.mjs';
+
+const enc = new TextEncoder();
+
+describe('decode()', () => {
+  test('gives the CLI fields in camelCase', () => {
+    const r = wasm.decode('realm.worker-3.connection.online:42|g\nrealm.w.protocol.7.used:1|c|@0.5|#env:prod,bare');
+    assert.deepStrictEqual(r.errors, []);
+    assert.deepStrictEqual(r.metrics[0], {
+      line: 1, name: 'realm.worker-3.connection.online', type: 'g', value: 42, delta: false,
+      sampleRate: null, tags: {}, timestamp: null, metric: 'connection.online', host: 'worker-3',
+      version: null,
+    });
+    assert.deepStrictEqual(r.metrics[1], {
+      line: 2, name: 'realm.w.protocol.7.used', type: 'c', value: 1, delta: false, sampleRate: 0.5,
+      tags: { env: 'prod', bare: null }, timestamp: null, metric: 'protocol.<version>.used',
+      host: 'w', version: 7,
+    });
+  });
+
+  test('optional keys appear only when they apply', () => {
+    const [v] = wasm.decode('realm.h.connection.online:1|c|c:abc|xfoo|T17').metrics;
+    assert.equal(v.kindMismatch, true);
+    assert.equal(v.container, 'abc');
+    assert.deepStrictEqual(v.extensions, ['xfoo']);
+    assert.equal(v.timestamp, 17);
+    const [w] = wasm.decode('a:1|c').metrics;
+    for (const k of ['kindMismatch', 'container', 'extensions']) assert.ok(!(k in w), k);
+  });
+
+  test('honours options.prefix', () => {
+    const [v] = wasm.decode('my.app.connection.online:1|g', { prefix: 'my.app' }).metrics;
+    assert.equal(v.metric, 'connection.online');
+    assert.equal(v.host, null);
+    assert.equal(wasm.decode('my.app.connection.online:1|g').metrics[0].metric, null);
+  });
+
+  test('integers beyond 2^53 are exact BigInts; others are numbers', () => {
+    const r = wasm.decode('a:18446744073709551615|c\nb:-9223372036854775808|g\nc:9007199254740991|c\nd:9007199254740992|c\ne:1|c|T18446744073709551615\nrealm.h.protocol.99999999999999999999.used:1|c');
+    const v = r.metrics.map((m) => m.value);
+    assert.deepStrictEqual(v.slice(0, 4), [18446744073709551615n, -9223372036854775808n, 9007199254740991, 9007199254740992n]);
+    assert.equal(r.metrics[4].timestamp, 18446744073709551615n);
+    // A version beyond u64 is no protocol version: the name is not a catalog name.
+    assert.equal(r.metrics[5].metric, null);
+    assert.equal(wasm.decode('realm.h.protocol.18446744073709551615.used:1|c').metrics[0].version, 18446744073709551615n);
+  });
+
+  test('events and service checks', () => {
+    const r = wasm.decode('_e{5,4}:title|text|d:12|h:host|k:key|p:low|s:src|t:error|#a:b\n_sc|db|2|d:5|h:x|#c|m:it | broke');
+    assert.deepStrictEqual(r.metrics, [
+      { line: 1, type: 'event', title: 'title', text: 'text', timestamp: 12, hostname: 'host',
+        aggregationKey: 'key', priority: 'low', sourceTypeName: 'src', alertType: 'error', tags: { a: 'b' } },
+      { line: 2, type: 'service_check', name: 'db', status: 2, timestamp: 5, hostname: 'x',
+        tags: { c: null }, message: 'it | broke' },
+    ]);
+  });
+
+  test('errors carry line, column and message; other lines still decode', () => {
+    const r = wasm.decode('a:1|c\nbad line\n\na:1|zz\nb:2|c');
+    assert.deepStrictEqual(r.metrics.map((m) => [m.line, m.name]), [[1, 'a'], [5, 'b']]);
+    assert.deepStrictEqual(r.errors, [
+      { line: 2, column: 9, message: "expected ':' after the metric name at end of line" },
+      { line: 4, column: 5, message: "unknown metric type (expected c, g, ms, h, s or d) at 'z'" },
+    ]);
+  });
+
+  test('a tag named __proto__ is an ordinary key', () => {
+    const [v] = wasm.decode('a:1|c|#__proto__:x,y:z').metrics;
+    assert.deepStrictEqual(Object.keys(v.tags), ['__proto__', 'y']);
+    assert.equal(Object.getPrototypeOf(v.tags), Object.prototype);
+    assert.equal(Object.getOwnPropertyDescriptor(v.tags, '__proto__').value, 'x');
+  });
+
+  test('non-ASCII names and tags are sliced at the right places', () => {
+    const input = 'café.ü😀:1|c|#ключ:значение,😀\n\u{feff}b:2|g\nz:3|s';
+    for (const form of [input, enc.encode(input)]) {
+      const r = wasm.decode(form);
+      assert.deepStrictEqual(r.metrics.map((m) => [m.name, m.value, m.tags]), [
+        ['café.ü😀', 1, { 'ключ': 'значение', '😀': null }],
+        ['\u{feff}b', 2, {}],
+        ['z', '3', {}],
+      ]);
+    }
+  });
+
+  test('a lone surrogate in a string decodes as U+FFFD, as its UTF-8 does', () => {
+    const r = wasm.decode('a\ud800b:1|c\nc:2|c');
+    assert.deepStrictEqual(r.metrics.map((m) => m.name), ['a\ufffdb', 'c']);
+  });
+
+  test('wrong argument types throw an Error', () => {
+    const calls = [
+      () => wasm.decode(42),
+      () => wasm.decode(null),
+      () => wasm.decode(undefined),
+      () => wasm.decode({}),
+      () => wasm.decode([1, 2]),
+      () => wasm.decode('a:1|c', 42),
+      () => wasm.decode('a:1|c', 'prefix'),
+      () => wasm.decode('a:1|c', { prefix: 5 }),
+      () => wasm.decodeColumns(42),
+      () => wasm.decodeColumns('a:1|c', { prefix: {} }),
+      () => new wasm.Decoder({ maxLineBytes: 0 }),
+      () => new wasm.Decoder({ maxLineBytes: 1.5 }),
+      () => new wasm.Decoder({ maxLineBytes: '5' }),
+      () => new wasm.Decoder({ prefix: 1 }),
+      () => new wasm.Decoder().push(42),
+    ];
+    for (const call of calls) {
+      assert.throws(call, (e) => e instanceof Error && /must be|cannot/.test(e.message), String(call));
+    }
+    // The module still works afterwards.
+    assert.equal(wasm.decode('a:1|c').metrics.length, 1);
+    assert.deepStrictEqual(wasm.decode('a:1|c', null), wasm.decode('a:1|c'));
+    assert.deepStrictEqual(wasm.decode('a:1|c', {}), wasm.decode('a:1|c'));
+  });
+});
+
+describe('decodeColumns()', () => {
+  test('fills typed arrays', () => {
+    const c = wasm.decodeColumns('realm.h.connection.online:-3|g\nbad\nx:1.5|ms|@0.25\n_e{1,1}:t|x\n_sc|n|3\nu:a|s\nrealm.h.realms.open:1|c');
+    assert.equal(c.count, 6);
+    assert.ok(c.values instanceof Float64Array);
+    assert.ok(c.sampleRates instanceof Float64Array);
+    assert.ok(c.types instanceof Uint8Array);
+    assert.ok(c.flags instanceof Uint8Array);
+    assert.ok(c.catalogIds instanceof Int32Array);
+    assert.ok(c.lines instanceof Uint32Array);
+    assert.ok(c.nameOffsets instanceof Uint32Array);
+    assert.ok(c.nameLengths instanceof Uint32Array);
+    assert.deepStrictEqual([...c.values], [-3, 1.5, NaN, 3, NaN, 1]);
+    assert.deepStrictEqual([...c.sampleRates], [NaN, 0.25, NaN, NaN, NaN, NaN]);
+    assert.deepStrictEqual([...c.types], [1, 2, 6, 7, 4, 0]);
+    assert.deepStrictEqual([...c.flags], [1, 0, 0, 0, 0, 2]);
+    assert.deepStrictEqual([...c.catalogIds], [6, -1, -1, -1, -1, -1]);
+    assert.deepStrictEqual([...c.lines], [1, 3, 4, 5, 6, 7]);
+    assert.deepStrictEqual([...c.nameOffsets], [0, 35, 58, 66, 70, 76]);
+    assert.deepStrictEqual([...c.nameLengths], [25, 1, 1, 1, 1, 19]);
+    assert.equal(c.ascii, true);
+    assert.equal(c.errorCount, 1);
+    assert.deepStrictEqual(c.errors, [{ line: 2, column: 4, message: "expected ':' after the metric name at end of line" }]);
+  });
+
+  test('results do not share memory between calls', () => {
+    const a = wasm.decodeColumns('a:1|c');
+    const b = wasm.decodeColumns('b:2|c\nc:3|c');
+    b.values.fill(7);
+    b.lines.fill(7);
+    assert.equal(a.values[0], 1);
+    assert.equal(a.lines[0], 1);
+    // Views never overlap, within a result or across results.
+    const ranges = [a, b].flatMap((r) => ['values', 'sampleRates', 'types', 'flags', 'catalogIds', 'lines', 'nameOffsets', 'nameLengths']
+      .map((k) => [r[k].buffer, r[k].byteOffset, r[k].byteOffset + r[k].byteLength]));
+    for (const [i, x] of ranges.entries()) {
+      for (const y of ranges.slice(i + 1)) assert.ok(x[0] !== y[0] || x[2] <= y[1] || y[2] <= x[1]);
+    }
+    // A large result has a buffer of its own.
+    const big = wasm.decodeColumns('a:1|c\n'.repeat(2000));
+    assert.equal(big.values.buffer.byteLength, 34 * 2000);
+  });
+});
+
+describe('Decoder', () => {
+  test('joins lines split across chunks; numbering continues', () => {
+    const d = new wasm.Decoder();
+    assert.deepStrictEqual(d.push('a:1|'), { metrics: [], errors: [] });
+    assert.equal(d.bufferedBytes, 4);
+    const r1 = d.push('c\nb:2|c\r');
+    assert.deepStrictEqual(r1.metrics.map((m) => [m.line, m.name, m.value]), [[1, 'a', 1]]);
+    const r2 = d.push(enc.encode('\n\nbad\nc:3'));
+    assert.deepStrictEqual(r2.metrics.map((m) => [m.line, m.name]), [[2, 'b']]);
+    assert.deepStrictEqual(r2.errors.map((e) => e.line), [4]);
+    assert.equal(d.linesRead, 4);
+    const r3 = d.flush();
+    assert.deepStrictEqual(r3.errors.map((e) => [e.line, e.column]), [[5, 4]]);
+    assert.equal(d.bufferedBytes, 0);
+    assert.deepStrictEqual(d.push('d:4|c\n').metrics.map((m) => m.line), [6]);
+    d.end();
+    assert.deepStrictEqual(d.push('e:5|c\n').metrics.map((m) => m.line), [1]);
+    d.free();
+  });
+
+  test('a UTF-8 sequence split across chunks', () => {
+    const bytes = enc.encode('café:1|c\n');
+    const d = new wasm.Decoder();
+    const parts = [d.push(bytes.subarray(0, 4)), d.push(bytes.subarray(4, 5)), d.push(bytes.subarray(5))];
+    assert.deepStrictEqual(concatResults(parts).metrics.map((m) => m.name), ['café']);
+  });
+
+  test('the same as decode() for any chunking', () => {
+    const random = rng(7);
+    const input = enc.encode(
+      'realm.h.connection.online:3|g\r\nbad\n\n_e{2,2}:ab|cd\nk,a=b:1:2|d|#c\nx:\xff|s\n'.repeat(20) + 'tail:1|c',
+    );
+    const whole = wasm.decode(input);
+    for (let round = 0; round < 50; round++) {
+      const d = new wasm.Decoder();
+      const parts = [];
+      for (let pos = 0; pos < input.length;) {
+        const n = Math.floor(random() * 40);
+        parts.push(d.push(input.subarray(pos, pos + n)));
+        pos += n;
+      }
+      parts.push(d.end());
+      assert.deepStrictEqual(concatResults(parts), whole);
+    }
+  });
+
+  test('maxLineBytes bounds the buffer: longer lines are cut into pieces', () => {
+    const d = new wasm.Decoder({ maxLineBytes: 8 });
+    const r = d.push('x'.repeat(20));
+    assert.equal(r.errors.length, 2);
+    assert.equal(d.bufferedBytes, 4);
+    const r2 = d.push('\na:1|c\n');
+    assert.deepStrictEqual(r2.errors.map((e) => e.line), [3]);
+    assert.deepStrictEqual(r2.metrics.map((m) => m.line), [4]);
+  });
+});
+
+test('catalog() has the 18 rows in reference order', () => {
+  const rows = wasm.catalog();
+  assert.equal(rows.length, 18);
+  rows.forEach((r, i) => {
+    assert.deepStrictEqual(Object.keys(r), ['id', 'name', 'kind', 'group', 'description']);
+    assert.equal(r.id, i);
+    assert.ok(['counter', 'gauge'].includes(r.kind));
+    assert.ok(r.name.startsWith(r.group + '.'));
+    assert.ok(r.description.length > 10);
+  });
+  assert.equal(rows[6].name, 'connection.online');
+  assert.equal(rows[12].name, 'protocol.<version>.used');
+  const bin = cliBinary();
+  if (bin !== null) {
+    const cli = JSON.parse(execFileSync(bin, ['catalog']).toString());
+    assert.deepStrictEqual(rows.map(({ id, ...rest }) => rest), cli);
+  }
+});
+
+describe('hostile input: errors, never an exception or a hang', () => {
+  test('invalid UTF-8 and NUL bytes, interleaved with good lines', () => {
+    const random = rng(99);
+    const parts = [];
+    const want = [];
+    for (let i = 0; i < 300; i++) {
+      const garbage = Array.from({ length: Math.floor(random() * 30) }, () => {
+        const b = Math.floor(random() * 256);
+        return b === 10 ? 0 : b;
+      });
+      parts.push(Uint8Array.from(garbage), enc.encode('\n'));
+      const name = `ok.${i}${i % 3 === 0 ? '.é😀' : ''}`;
+      parts.push(enc.encode(`${name}:${i}|c|#k:${i % 7 === 0 ? 'ü' : 'v'}\n`));
+      want.push({ line: 2 * i + 2, name, value: i, k: i % 7 === 0 ? 'ü' : 'v' });
+    }
+    const input = Buffer.concat(parts);
+    const r = wasm.decode(input);
+    const good = r.metrics.filter((m) => m.name.startsWith('ok.'));
+    assert.deepStrictEqual(good.map((m) => ({ line: m.line, name: m.name, value: m.value, k: m.tags.k })), want);
+    for (const e of r.errors) assert.equal(e.line % 2, 1);
+    const cols = wasm.decodeColumns(input);
+    assert.equal(cols.count, r.metrics.length);
+    assert.equal(cols.errorCount, r.errors.length);
+  });
+
+  test('10 MB of random bytes in one packet', () => {
+    const random = rng(1234);
+    const input = new Uint8Array(10 * 1024 * 1024);
+    for (let i = 0; i < input.length; i += 4) {
+      const x = Math.floor(random() * 4294967296);
+      input[i] = x; input[i + 1] = x >>> 8; input[i + 2] = x >>> 16; input[i + 3] = x >>> 24;
+    }
+    const r = wasm.decode(input);
+    assert.ok(r.errors.length > 1000);
+    const c = wasm.decodeColumns(input);
+    assert.equal(c.errorCount, r.errors.length);
+    assert.equal(c.count, r.metrics.length);
+    const d = new wasm.Decoder({ maxLineBytes: 4096 });
+    let errors = 0;
+    for (let pos = 0; pos < input.length; pos += 65536) errors += d.push(input.subarray(pos, pos + 65536)).errors.length;
+    errors += d.end().errors.length;
+    assert.ok(errors >= r.errors.length);
+    d.free();
+  });
+
+  test('a 1 MB line: garbage, packed values, tags', () => {
+    const mb = 1024 * 1024;
+    const garbage = wasm.decode('x'.repeat(mb) + '\na:1|c');
+    assert.deepStrictEqual(garbage.errors.map((e) => [e.line, e.column]), [[1, mb + 1]]);
+    assert.equal(garbage.metrics.length, 1);
+    const packed = 'k:' + '1:'.repeat(mb / 2 - 2) + '1|d';
+    const r = wasm.decode(packed);
+    assert.equal(r.metrics.length, mb / 2 - 1);
+    assert.equal(wasm.decodeColumns(packed).count, mb / 2 - 1);
+    const tags = 'k:1|c|#' + Array.from({ length: mb / 16 }, (_, i) => `t${i}:v`).join(',');
+    assert.equal(Object.keys(wasm.decode(tags).metrics[0].tags).length, mb / 16);
+    const nonAscii = 'é'.repeat(mb / 2) + ':1|c|#' + 'ü:1,'.repeat(1000);
+    const [v] = wasm.decode(nonAscii).metrics;
+    assert.equal(v.name.length, mb / 2);
+    assert.deepStrictEqual(v.tags, { 'ü': '1' });
+  });
+});
+
+describe('the package', () => {
+  test('loads through require() and import() with the same API', async () => {
+    const require = createRequire(import.meta.url);
+    const viaRequire = require(path.join(wasmDir, 'pkg'));
+    const viaImport = await import(path.join(wasmDir, 'pkg', 'node', 'realm_metrics_wasm.js'));
+    for (const m of [viaRequire, viaImport]) {
+      for (const name of ['decode', 'decodeColumns', 'Decoder', 'catalog']) assert.equal(typeof m[name], 'function', name);
+    }
+  });
+
+  test('the declared .d.ts names every export', async () => {
+    const { readFileSync } = await import('node:fs');
+    for (const dir of ['node', 'web']) {
+      const dts = readFileSync(path.join(wasmDir, 'pkg', dir, 'realm_metrics_wasm.d.ts'), 'utf8');
+      for (const s of [
+        'export function decode(input: string | Uint8Array | ArrayBuffer, options?: DecodeOptions): DecodeResult;',
+        'export function decodeColumns(input: string | Uint8Array | ArrayBuffer, options?: DecodeOptions): ColumnsResult;',
+        'export function catalog(): CatalogEntry[];',
+        'constructor(options?: DecoderOptions);',
+        'push(chunk: string | Uint8Array | ArrayBuffer): DecodeResult;',
+        'export interface MetricValue {',
+        'value: number | bigint | string;',
+      ]) {
+        assert.ok(dts.includes(s), `${dir}: ${s}`);
+      }
+    }
+  });
+});
+
+test('decode() equals `realm-metrics decode` on mutated inputs', { skip: cliBinary() === null && 'CLI not built' }, () => {
+  const random = rng(2024);
+  const seeds = [
+    'realm.h.connection.online:3|g', 'a:1|c|@0.5|#k:v', 'k,a=b:1:2|d', 'x:1|c:2|ms|T5|c:id|xz',
+    '_e{2,3}:ab|cde|p:low', '_sc|n|1|m:x', 'u:é|s', 'g:-1.5e3|g', 'realm.w.protocol.8.used:1|c',
+  ];
+  const alphabet = 'a:|#@,.-+019cgmsdhTe_\r{}\u00e9\u0000';
+  let input = '';
+  for (let i = 0; i < 3000; i++) {
+    let line = seeds[Math.floor(random() * seeds.length)];
+    for (let k = Math.floor(random() * 3); k > 0; k--) {
+      const at = Math.floor(random() * (line.length + 1));
+      const ch = alphabet[Math.floor(random() * alphabet.length)];
+      line = random() < 0.5 ? line.slice(0, at) + ch + line.slice(at) : line.slice(0, at) + ch + line.slice(at + 1);
+    }
+    input += line + '\n';
+  }
+  let out;
+  try {
+    out = execFileSync(cliBinary(), ['decode'], { input, maxBuffer: 1 << 28 });
+  } catch (e) {
+    out = e.stdout; // exit status 1: some line was malformed
+  }
+  const expect = out.toString().trim().split('\n').map(parseJsonBig);
+  const want = { metrics: [], errors: [] };
+  for (const o of expect) {
+    if ('error' in o) want.errors.push({ line: o.line, column: o.column, message: o.error });
+    else want.metrics.push(Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c) => c.toUpperCase()), v])));
+  }
+  const got = wasm.decode(input);
+  assert.equal(got.metrics.length, want.metrics.length);
+  got.metrics.forEach((m, i) => assert.deepStrictEqual(m, want.metrics[i], `record ${i}`));
+  // Error messages too: the wasm build renders them without core::fmt.
+  assert.deepStrictEqual(got.errors, want.errors);
+});
