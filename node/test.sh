@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The Node package's checks: install (npm ci), build the addon, check the generated loader and
+# types for drift, run the node:test suites, type-check a TypeScript user of the package.
+# Usage: bash node/test.sh   (from anywhere; Node >= 18, Rust and npm on PATH)
+set -euo pipefail
+cd "$(dirname "$0")"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(cd .. && pwd)/target/node-build}"
+
+step() { printf '\n---- node: %s\n' "$*"; }
+
+step "npm ci"
+# Reinstall when node_modules is missing or older than the lockfile. Install scripts are not
+# needed (hot-shots' optional unix-dgram would try to download Node headers).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --ignore-scripts --no-audit --no-fund
+else
+  echo "node_modules is up to date"
+fi
+
+step "napi build --platform --release"
+npx napi build --platform --release
+
+step "generated index.js / index.d.ts are committed"
+if git -C .. rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  if git -C .. ls-files --error-unmatch node/index.js node/index.d.ts >/dev/null 2>&1; then
+    git -C .. diff --exit-code -- node/index.js node/index.d.ts
+  else
+    echo "node/index.js and node/index.d.ts are not committed yet: commit them" >&2
+    exit 1
+  fi
+else
+  echo "not a git checkout: drift check skipped"
+fi
+
+step "node --test"
+node --test --test-timeout=60000 test/
+
+step "tsc --noEmit (a TypeScript user of the package)"
+npx tsc -p test/types/tsconfig.json
+
+step "node package checks passed"

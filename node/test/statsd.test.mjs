@@ -1,0 +1,215 @@
+// The hot-shots compatible client against a real UDP receiver.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pkg, receiver, deadPort } from './helpers.mjs';
+
+const { StatsD } = pkg;
+
+test('require() returns the StatsD class, like hot-shots', () => {
+  assert.equal(typeof pkg, 'function');
+  assert.equal(pkg.StatsD, pkg);
+  const c = new pkg({ mock: true });
+  assert.equal(c.host, 'localhost');
+  assert.equal(c.port, 8125);
+  assert.equal(c.prefix, '');
+});
+
+test('prefix and suffix join as is; increments aggregate into one line per flush', async () => {
+  const r = await receiver();
+  const c = new StatsD({ port: r.port, host: '127.0.0.1', prefix: 'app.', suffix: '.total', bufferFlushInterval: 0 });
+  c.increment('hits');
+  c.increment('hits');
+  c.increment('hits', 5);
+  c.decrement('left', 2);
+  c.increment('left', 5);
+  await c.flush();
+  await r.until(() => r.lines.length >= 2);
+  assert.deepEqual(r.lines.sort(), ['app.hits.total:7|c', 'app.left.total:3|c']);
+  await c.close();
+  await r.close();
+});
+
+test('tags in both dialects, global tags first', async () => {
+  const r = await receiver();
+  const dog = new StatsD({ port: r.port, host: '127.0.0.1', globalTags: { env: 'prod' }, bufferFlushInterval: 0 });
+  const tele = new StatsD({ port: r.port, host: '127.0.0.1', telegraf: true, globalTags: ['env:prod'], bufferFlushInterval: 0 });
+  dog.increment('req', 1, ['route:sync']);
+  dog.increment('req', { route: 'sync' });
+  tele.increment('req', 2, { route: 'sync' });
+  tele.gauge('temp', 21.5, ['room:a']);
+  await dog.flush();
+  await tele.flush();
+  await r.until(() => r.lines.length >= 3);
+  assert.deepEqual(r.lines.sort(), [
+    'req,env=prod,route=sync:2|c',
+    'req:2|c|#env:prod,route:sync',
+    'temp,env=prod,room=a:21.5|g',
+  ]);
+  await dog.close();
+  await tele.close();
+  await r.close();
+});
+
+test('arrays of names, gauges, timings, histograms, distributions and sets', async () => {
+  const r = await receiver();
+  const c = new StatsD({ port: r.port, host: '127.0.0.1', prefix: 'p.', bufferFlushInterval: 0 });
+  c.increment(['a', 'b'], 3);
+  c.gauge('g', 10);
+  c.gaugeDelta('g', -4);
+  c.timing('t', 12.5);
+  c.histogram('h', 3);
+  c.distribution(['d1', 'd2'], 0.25);
+  c.set('s', 'user1');
+  c.unique('s', 7);
+  await c.close();
+  await r.until(() => r.lines.length >= 9);
+  assert.deepEqual(r.lines.sort(), [
+    'p.a:3|c', 'p.b:3|c', 'p.d1:0.25|d', 'p.d2:0.25|d', 'p.g:6|g', 'p.h:3|h', 'p.s:7|s', 'p.s:user1|s', 'p.t:12.5|ms',
+  ].sort());
+  await r.close();
+});
+
+test('positional flexibility: callback in any trailing position, tags without a value', async () => {
+  const c = new StatsD({ mock: true });
+  let calls = 0;
+  const cb = (err) => { assert.equal(err, undefined); calls += 1; };
+  c.increment('a', cb);
+  c.increment('a', 2, cb);
+  c.increment('a', 2, 1, cb);
+  c.increment('a', 2, 1, ['k:v'], cb);
+  c.increment('a', ['k:v'], cb);
+  c.increment('a', 2, ['k:v'], cb);
+  c.timing('t', 5, { k: 'v' }, cb);
+  c.gauge('g', 1, { sampleRate: 1, tags: ['x:y'] }, cb);
+  assert.equal(calls, 8);
+  assert.deepEqual(c.mockBuffer, [
+    'a:1|c', 'a:2|c', 'a:2|c', 'a:2|c|#k:v', 'a:1|c|#k:v', 'a:2|c|#k:v', 't:5|ms|#k:v', 'g:1|g|#x:y',
+  ]);
+});
+
+test('mock mode: one line per call, sample rates on the wire, bounded buffer', () => {
+  const c = new StatsD({ mock: true, prefix: 'm.', mockBufferSize: 3 });
+  c.increment('x', 1, 0.5);
+  while (c.mockBuffer.length === 0) c.increment('x', 1, 0.5);
+  assert.equal(c.mockBuffer[0], 'm.x:1|c|@0.5');
+  c.mockBuffer.length = 0;
+  for (let i = 0; i < 5; i += 1) c.gauge('g', i);
+  assert.deepEqual(c.mockBuffer, ['m.g:2|g', 'm.g:3|g', 'm.g:4|g']);
+  const t = new StatsD({ mock: true, telegraf: true });
+  t.timing('lat', 3, 0.25, { a: 'b' });
+  while (t.mockBuffer.length === 0) t.timing('lat', 3, 0.25, { a: 'b' });
+  assert.equal(t.mockBuffer[0], 'lat,a=b:3|ms|@0.25');
+  assert.deepEqual(c.stats().packetsSent, 0);
+});
+
+test('sampled counters over UDP are counted exactly (aggregation needs no sampling)', async () => {
+  const r = await receiver();
+  const c = new StatsD({ port: r.port, host: '127.0.0.1', bufferFlushInterval: 0 });
+  for (let i = 0; i < 1000; i += 1) c.increment('s', 1, 0.1);
+  await c.close();
+  await r.until(() => r.lines.length >= 1);
+  assert.deepEqual(r.lines, ['s:1000|c']);
+  await r.close();
+});
+
+test('errorHandler is called on send errors (nothing listens on the port)', async () => {
+  const port = await deadPort();
+  const errors = [];
+  const c = new StatsD({ port, host: '127.0.0.1', bufferFlushInterval: 0, errorHandler: (e) => errors.push(e) });
+  // The first datagram provokes ICMP port unreachable; a later send on the connected socket
+  // reports it.
+  const deadline = Date.now() + 5000;
+  while (errors.length === 0 && Date.now() < deadline) {
+    c.increment('x');
+    await c.flush().catch(() => {});
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  assert.ok(errors.length > 0, 'errorHandler was called');
+  assert.ok(errors[0] instanceof Error);
+  assert.equal(errors[0].code, 'ERR_REALM_METRICS_SEND_FAILED');
+  assert.ok(c.stats().sendErrors > 0);
+  await c.close();
+});
+
+test('flush rejects and passes the error to its callback on a send error', async () => {
+  const port = await deadPort();
+  const c = new StatsD({ port, host: '127.0.0.1', bufferFlushInterval: 0, errorHandler: () => {} });
+  let err;
+  for (let i = 0; i < 100 && !err; i += 1) {
+    c.increment('x');
+    await c.flush((e) => { if (e) err = e; }).catch(() => {});
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  assert.ok(err);
+  assert.equal(err.code, 'ERR_REALM_METRICS_SEND_FAILED');
+  await c.close();
+});
+
+test('bad arguments throw TypeError/RangeError with a code, and the client keeps working', async () => {
+  const r = await receiver();
+  const c = new StatsD({ port: r.port, host: '127.0.0.1', bufferFlushInterval: 0 });
+  const cases = [
+    [() => c.increment('a', 'x'), TypeError, 'ERR_REALM_METRICS_INVALID_TAG'],
+    [() => c.gauge('a', 1n), TypeError, 'ERR_REALM_METRICS_INVALID_ARGUMENT'],
+    [() => c.increment('a', NaN), RangeError, 'ERR_REALM_METRICS_NON_FINITE_VALUE'],
+    [() => c.gauge('a', Infinity), RangeError, 'ERR_REALM_METRICS_NON_FINITE_VALUE'],
+    [() => c.gauge('a'), TypeError, 'ERR_REALM_METRICS_INVALID_ARGUMENT'],
+    [() => c.increment('a\nb'), TypeError, 'ERR_REALM_METRICS_INVALID_NAME'],
+    [() => c.increment('a:b'), TypeError, 'ERR_REALM_METRICS_INVALID_NAME'],
+    [() => c.timing('a|b', 1), TypeError, 'ERR_REALM_METRICS_INVALID_NAME'],
+    [() => c.increment(42), TypeError, 'ERR_REALM_METRICS_INVALID_NAME'],
+    [() => c.increment('a', 1, 2), RangeError, 'ERR_REALM_METRICS_INVALID_SAMPLE_RATE'],
+    [() => c.increment('a', 1, 1, ['k:v|x']), TypeError, 'ERR_REALM_METRICS_INVALID_TAG'],
+    [() => c.increment('a', 1, 1, 'nope'), TypeError, 'ERR_REALM_METRICS_INVALID_TAG'],
+    [() => new StatsD({ protocol: 'tcp' }), TypeError, 'ERR_REALM_METRICS_INVALID_CONFIG'],
+    [() => new StatsD({ host: 'no such host.invalid', port: 1 }), Error, 'ERR_REALM_METRICS_RESOLVE_FAILED'],
+    [() => pkg.encode('a', 1, 'zz'), TypeError, 'ERR_REALM_METRICS_INVALID_TYPE'],
+    [() => pkg.encode('a', 1, 'c', { dialect: 'nope' }), TypeError, 'ERR_REALM_METRICS_INVALID_DIALECT'],
+    [() => pkg.decode(42), TypeError, 'ERR_REALM_METRICS_INVALID_ARGUMENT'],
+  ];
+  for (const [fn, Ctor, code] of cases) {
+    assert.throws(fn, (e) => e instanceof Ctor && e.code === code, `${fn} -> ${code}`);
+  }
+  c.increment('ok');
+  await c.close();
+  await r.until(() => r.lines.length >= 1);
+  assert.deepEqual(r.lines, ['ok:1|c']);
+  await r.close();
+});
+
+test('close() resolves after everything counted was sent; calls after close are no-ops', async () => {
+  const r = await receiver();
+  const c = new StatsD({ port: r.port, host: '127.0.0.1', bufferFlushInterval: 60000 });
+  for (let i = 0; i < 12345; i += 1) c.increment('n');
+  await c.close();
+  await r.until(() => r.lines.length >= 1);
+  assert.deepEqual(r.lines, ['n:12345|c']);
+  c.increment('n');
+  await c.flush();
+  await c.close();
+  await new Promise((res) => setTimeout(res, 50));
+  assert.deepEqual(r.lines, ['n:12345|c']);
+  await r.close();
+});
+
+test('the flusher thread sends on its own, every bufferFlushInterval', async () => {
+  const r = await receiver();
+  const c = new StatsD({ port: r.port, host: '127.0.0.1', bufferFlushInterval: 50 });
+  c.increment('tick');
+  await r.until(() => r.lines.length >= 1);
+  assert.deepEqual(r.lines, ['tick:1|c']);
+  await c.close();
+  await r.close();
+});
+
+test('decrement below zero goes out as a negative counter', async () => {
+  const r = await receiver();
+  const c = new StatsD({ port: r.port, host: '127.0.0.1', bufferFlushInterval: 0 });
+  c.increment('q', 2);
+  c.decrement('q', 5);
+  c.decrement('q');
+  await c.close();
+  await r.until(() => r.lines.length >= 1);
+  assert.deepEqual(r.lines, ['q:-4|c']);
+  await r.close();
+});
