@@ -580,6 +580,9 @@ const char *realm_metric_description(uint32_t metric);
  * Fill `opts` with the defaults: host "localhost", port 8125, prefix NULL (`realm.<hostname>`),
  * flush every 1000 ms, max payload 1432, UDP, etsy dialect, no tags, no callback. NULL is
  * ignored.
+ *
+ * # Safety
+ * `opts` is NULL or points to writable storage for the options.
  */
 void realm_metrics_options_init(struct realm_metrics_options *opts);
 
