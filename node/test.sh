@@ -4,7 +4,7 @@
 # Usage: bash node/test.sh   (from anywhere; Node >= 18, Rust and npm on PATH)
 set -euo pipefail
 cd "$(dirname "$0")"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(cd .. && pwd)/target/node-build}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(cd .. && pwd)/target}"
 
 step() { printf '\n---- node: %s\n' "$*"; }
 
