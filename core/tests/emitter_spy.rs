@@ -448,3 +448,32 @@ fn callback_panics_and_close_from_callback_are_harmless() {
     }
     e.close();
 }
+
+#[test]
+fn sampled_samplers_carry_their_rate_on_the_wire() {
+    let (e, spy) = spy(Dialect::DogStatsd);
+    let sampled = e
+        .sampler_with_rate("req.latency", MetricType::Timer, &[("route", "sync")], 0.25)
+        .unwrap();
+    let full = e
+        .sampler_with_rate("req.latency", MetricType::Timer, &[], 1.0)
+        .unwrap();
+    sampled.record(12.5).unwrap();
+    full.record(3.0).unwrap();
+    e.flush().unwrap();
+    let lines = spy.lines();
+    assert!(
+        lines.contains(&"realm.h.req.latency:12.5|ms|@0.25|#route:sync".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&"realm.h.req.latency:3|ms".to_string()),
+        "{lines:?}"
+    );
+    for bad in [0.0, -0.5, 1.5, f64::NAN] {
+        let err = e
+            .sampler_with_rate("x", MetricType::Histogram, &[], bad)
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_sample_rate", "{bad}");
+    }
+}

@@ -324,7 +324,11 @@ impl Shared {
                     SampleValue::Num(v) => Value::Float(*v),
                     SampleValue::Member(s) => Value::Str(s),
                 };
-                out.line(|b| enc.encode(b, &meta.name, value, p.ty, &tagged(&tags)));
+                let opts = LineOptions {
+                    sample_rate: p.rate,
+                    tags: &tags,
+                };
+                out.line(|b| enc.encode(b, &meta.name, value, p.ty, &opts));
             }
         }
         spare.clear();

@@ -655,13 +655,39 @@ impl Emitter {
         Ok(Sampler {
             meta,
             ty,
+            rate: None,
             buffer: self.shared.samples.clone(),
         })
     }
 
+    /// [`sampler_with_tags`](Self::sampler_with_tags) for a caller that samples at `rate`
+    /// (0 < rate <= 1): it records only the kept samples, and each goes out with `|@rate` so
+    /// the daemon scales its counts (as hot-shots and the StatsD spec do).
+    pub fn sampler_with_rate(
+        &self,
+        name: &str,
+        ty: MetricType,
+        tags: &[(&str, &str)],
+        rate: f64,
+    ) -> Result<Sampler, EmitError> {
+        if !(rate > 0.0 && rate <= 1.0) {
+            return Err(EmitError::Encode(
+                crate::wire::EncodeError::InvalidSampleRate,
+            ));
+        }
+        let mut s = self.sampler_with_tags(name, ty, tags)?;
+        s.rate = (rate < 1.0).then_some(rate);
+        Ok(s)
+    }
+
     fn sample(&self, name: &str, ty: MetricType, value: SampleValue) -> Result<(), EmitError> {
         let meta = self.shared.registry.sample_name(name, &[])?;
-        self.shared.samples.push(Pending { meta, ty, value })
+        self.shared.samples.push(Pending {
+            meta,
+            ty,
+            value,
+            rate: None,
+        })
     }
 
     /// Record a timing of `ms` milliseconds (`name:ms|ms`), sent at the next flush.
@@ -806,6 +832,7 @@ impl Gauge {
 pub struct Sampler {
     meta: Arc<Meta>,
     ty: MetricType,
+    rate: Option<f64>,
     buffer: Arc<SampleBuffer>,
 }
 
@@ -818,6 +845,7 @@ impl Sampler {
             meta: self.meta.clone(),
             ty: self.ty,
             value: SampleValue::Num(value),
+            rate: self.rate,
         })
     }
 

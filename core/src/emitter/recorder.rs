@@ -201,6 +201,7 @@ impl HistogramFn for FacadeHistogram {
                 meta: self.meta.clone(),
                 ty: self.ty,
                 value: SampleValue::Num(v),
+                rate: None,
             });
         }
     }

@@ -22,6 +22,8 @@ pub(crate) struct Pending {
     pub(crate) meta: Arc<Meta>,
     pub(crate) ty: MetricType,
     pub(crate) value: SampleValue,
+    /// The sample rate the caller sampled at (written as `|@rate` when below 1).
+    pub(crate) rate: Option<f64>,
 }
 
 /// At most `capacity` samples between two flushes; the excess is counted as dropped.
