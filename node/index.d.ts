@@ -27,9 +27,10 @@ export declare class NativeEmitter {
   gauge(name: string, tags?: Array<TagPair> | undefined | null): number
   /**
    * A sampler handle for `name` of type `ms`, `h` or `d` (with `tags`), or -1 when the
-   * registry is full.
+   * registry is full. With `sample_rate` below 1, the caller records only the samples it
+   * keeps and each goes out with `|@rate`.
    */
-  sampler(name: string, metricType: string, tags?: Array<TagPair> | undefined | null): number
+  sampler(name: string, metricType: string, tags?: Array<TagPair> | undefined | null, sampleRate?: number | undefined | null): number
   /** Record a set member (`name:member|s`), sent at the next flush. */
   set(name: string, member: string): void
   /** Add `n` to the catalog counter with id `metric` (throws on a gauge id or an unknown id). */

@@ -245,11 +245,13 @@ class StatsD {
    * @param {'counter' | 'gauge' | 'ms' | 'h' | 'd'} kind
    * @param {string} stat
    * @param {{key: string, value?: string}[]} tags
+   * @param {number} [rate] the sampling rate of a sampler handle
    */
-  _handle(kind, stat, tags) {
+  _handle(kind, stat, tags, rate = 1) {
     const map = kind === 'counter' ? this._counters : kind === 'gauge' ? this._gauges : this._samplers;
     // Counters and gauges without tags are cached under the bare stat (the hot path's key).
-    const key = (kind.length < 3 ? kind + '\u0000' : '') + stat + (tags.length ? tagKey(tags) : '');
+    const key = (kind.length < 3 ? kind + '\u0000' : '') + stat + (tags.length ? tagKey(tags) : '') +
+      (rate < 1 ? '\u0000@' + rate : '');
     let h = map.get(key);
     if (h === undefined) {
       const em = /** @type {NativeEmitter} */ (this._native);
@@ -257,7 +259,7 @@ class StatsD {
       const t = tags.length ? tags : undefined;
       if (kind === 'counter') h = em.counter(full, t);
       else if (kind === 'gauge') h = em.gauge(full, t);
-      else h = em.sampler(full, kind, t);
+      else h = em.sampler(full, kind, t, rate < 1 ? rate : undefined);
       map.set(key, h);
     }
     return h;
@@ -358,7 +360,10 @@ class StatsD {
     for (const stat of names) {
       if (this.mock) this._mock(stat, /** @type {number} */ (value), type, rate, tags, false);
       else if (this._native && !this._native.closed) {
-        const h = this._handle(type, stat, tags);
+        // Sampled as in hot-shots: keep a `rate` share of the calls; the kept samples carry
+        // `|@rate` so the daemon scales its counts.
+        if (rate < 1 && Math.random() >= rate) continue;
+        const h = this._handle(type, stat, tags, rate);
         if (h >= 0) record(h, /** @type {number} */ (value));
       }
     }

@@ -597,7 +597,8 @@ impl NativeEmitter {
     }
 
     /// A sampler handle for `name` of type `ms`, `h` or `d` (with `tags`), or -1 when the
-    /// registry is full.
+    /// registry is full. With `sample_rate` below 1, the caller records only the samples it
+    /// keeps and each goes out with `|@rate`.
     #[napi(catch_unwind)]
     pub fn sampler(
         &mut self,
@@ -605,11 +606,14 @@ impl NativeEmitter {
         name: String,
         metric_type: String,
         tags: Option<Vec<TagPair>>,
+        sample_rate: Option<f64>,
     ) -> Result<i64> {
         let ty = parse_type(env, &metric_type)?;
         let tags = tags.unwrap_or_default();
         let t = tag_refs(&tags).map_err(|m| throw(env, "invalid_tag", &m))?;
-        let r = self.emitter.sampler_with_tags(&name, ty, &t);
+        let r = self
+            .emitter
+            .sampler_with_rate(&name, ty, &t, sample_rate.unwrap_or(1.0));
         self.registered(env, r, Slot::Sampler)
     }
 

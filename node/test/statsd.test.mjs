@@ -112,6 +112,28 @@ test('sampled counters over UDP are counted exactly (aggregation needs no sampli
   await r.close();
 });
 
+test('sampled timings, histograms and distributions carry |@rate over UDP', async () => {
+  const r = await receiver();
+  const c = new StatsD({ port: r.port, host: '127.0.0.1', bufferFlushInterval: 0 });
+  const calls = 2000;
+  for (let i = 0; i < calls; i += 1) {
+    c.timing('lat', 5, 0.25, { route: 'sync' });
+    c.histogram('size', 7, 0.5);
+  }
+  c.distribution('full', 1, 1);
+  await c.close();
+  await r.until(() => r.lines.some((l) => l.startsWith('full:')));
+  const lat = r.lines.filter((l) => l.startsWith('lat'));
+  const size = r.lines.filter((l) => l.startsWith('size'));
+  assert.ok(lat.length > 0 && lat.every((l) => l === 'lat:5|ms|@0.25|#route:sync'), lat.slice(0, 3).join());
+  assert.ok(size.length > 0 && size.every((l) => l === 'size:7|h|@0.5'), size.slice(0, 3).join());
+  // Sampling keeps about `rate` of the calls (bounds far outside any plausible random run).
+  assert.ok(lat.length > calls * 0.15 && lat.length < calls * 0.35, `kept ${lat.length} of ${calls} at 0.25`);
+  assert.ok(size.length > calls * 0.4 && size.length < calls * 0.6, `kept ${size.length} of ${calls} at 0.5`);
+  assert.ok(r.lines.includes('full:1|d'), 'rate 1 writes no |@');
+  await r.close();
+});
+
 test('errorHandler is called on send errors (nothing listens on the port)', async () => {
   const port = await deadPort();
   const errors = [];
