@@ -1,5 +1,8 @@
 //! Library side of the `realm-metrics` command: the JSON shapes it prints, shared with its tests.
 #![deny(missing_docs)]
 
+pub mod dashboard;
 pub mod json;
 pub mod markdown;
+pub mod ops;
+pub mod tail;

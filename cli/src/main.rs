@@ -15,6 +15,18 @@ Usage:
   realm-metrics decode [--prefix P]
       Read StatsD text on stdin, write one JSON object per decoded value (JSON Lines).
       Exit status: 0 every line decoded, 1 some line malformed, 2 usage error.
+  realm-metrics dashboard [--listen 127.0.0.1:8125] [--http 127.0.0.1:8080] [--demo]
+                          [--forward HOST:PORT] [--assets DIR]
+      Receive StatsD on UDP and show it live in the browser (page, wasm decoder, WebSocket relay).
+      --demo runs simulated sync workers; --forward repeats every datagram to a statsd daemon;
+      --assets is the wasm web build (default: wasm/pkg/web, made by `bash wasm/build.sh`).
+  realm-metrics tail [--listen 127.0.0.1:8125] [--interval-ms 1000] [--count N]
+      The same live view as a terminal table: per interval and host, counters per second and
+      gauge values (plain `<unix_ts> <host> <metric> <kind> <value>` lines when not a terminal).
+  realm-metrics telegraf-config [--dialect etsy|telegraf] [--influx-url URL] [--database NAME]
+      Print a Telegraf configuration (statsd input on :8125, InfluxDB output) for the dialect.
+  realm-metrics grafana-dashboard [--datasource influxdb] [--dialect etsy|telegraf]
+      Print a Grafana dashboard (JSON) over the InfluxDB that Telegraf config writes to.
   realm-metrics help
 ";
 
@@ -48,6 +60,10 @@ fn main() -> ExitCode {
     let result = match cmd.as_str() {
         "catalog" => catalog(args),
         "decode" => decode(args),
+        "dashboard" => dashboard(args),
+        "tail" => tail(args),
+        "telegraf-config" => print_ops(realm_metrics_cli::ops::telegraf_config_command(args)),
+        "grafana-dashboard" => print_ops(realm_metrics_cli::ops::grafana_dashboard_command(args)),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -110,6 +126,24 @@ fn catalog(mut args: Vec<String>) -> Result<ExitCode, CliError> {
         }
     };
     io::stdout().lock().write_all(out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dashboard(args: Vec<String>) -> Result<ExitCode, CliError> {
+    let opts = realm_metrics_cli::dashboard::Options::parse(args)?;
+    realm_metrics_cli::dashboard::run(opts)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tail(args: Vec<String>) -> Result<ExitCode, CliError> {
+    let opts = realm_metrics_cli::tail::Options::parse(args)?;
+    realm_metrics_cli::tail::run(opts)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Print the output of an `ops` command (telegraf-config, grafana-dashboard).
+fn print_ops(out: Result<String, String>) -> Result<ExitCode, CliError> {
+    io::stdout().lock().write_all(out?.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 

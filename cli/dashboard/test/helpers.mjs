@@ -1,0 +1,104 @@
+// Shared by the dashboard tests: start `realm-metrics dashboard`, read the addresses it prints,
+// stop it with SIGINT, and a raw WebSocket handshake (Node 20 has no WebSocket client that can
+// set Origin).
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '..', '..', '..');
+export const bin = process.env.REALM_METRICS_BIN
+  ?? path.join(process.env.CARGO_TARGET_DIR ?? path.join(repoRoot, 'target'), 'debug', 'realm-metrics');
+
+/** Start the dashboard; resolves once both addresses are printed. */
+export function startDashboard(args = []) {
+  const child = spawn(bin, ['dashboard', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`dashboard did not print its addresses:\n${stdout}\n${stderr}`)), 20_000);
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const url = /^dashboard: (http:\/\/\S+)$/m.exec(stdout)?.[1];
+      const udp = /^statsd listener: udp:\/\/(\S+):(\d+)$/m.exec(stdout);
+      if (url && udp) {
+        clearTimeout(timer);
+        resolve({ url, udpHost: udp[1], udpPort: Number(udp[2]), httpPort: Number(new URL(url).port) });
+      }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`dashboard exited (${code}):\n${stderr}`)); });
+  });
+  return {
+    child,
+    ready,
+    get stderr() { return stderr; },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      return exited;
+    },
+  };
+}
+
+/** Send a raw WebSocket upgrade request; resolves with the status and the open socket. */
+export function wsHandshake(port, origin, { host = `127.0.0.1:${port}` } = {}) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let buf = Buffer.alloc(0);
+    socket.setTimeout(10_000, () => { socket.destroy(); reject(new Error('handshake timed out')); });
+    socket.on('error', reject);
+    socket.on('connect', () => {
+      socket.write(
+        'GET /ws HTTP/1.1\r\n'
+        + `Host: ${host}\r\n`
+        + 'Upgrade: websocket\r\nConnection: Upgrade\r\n'
+        + 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n'
+        + (origin ? `Origin: ${origin}\r\n` : '')
+        + '\r\n',
+      );
+    });
+    const onData = (d) => {
+      buf = Buffer.concat([buf, d]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      socket.off('data', onData);
+      socket.setTimeout(0);
+      const head = buf.subarray(0, end).toString('latin1');
+      const rest = buf.subarray(end + 4);
+      const status = Number(head.split(' ')[1]);
+      resolve({ status, head, socket, rest });
+    };
+    socket.on('data', onData);
+  });
+}
+
+/** Read server frames (unmasked) from `socket`, starting with `initial`, until `want` returns true. */
+export function readFrames(socket, initial, want, timeoutMs = 10_000) {
+  return new Promise((resolve, reject) => {
+    let buf = initial;
+    const timer = setTimeout(() => { cleanup(); reject(new Error('no matching frame')); }, timeoutMs);
+    const cleanup = () => { clearTimeout(timer); socket.off('data', onData); };
+    const parse = () => {
+      for (;;) {
+        if (buf.length < 2) return;
+        const opcode = buf[0] & 0x0f;
+        let len = buf[1] & 0x7f;
+        let off = 2;
+        if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); off = 4; }
+        else if (len === 127) { if (buf.length < 10) return; len = Number(buf.readBigUInt64BE(2)); off = 10; }
+        if (buf.length < off + len) return;
+        const payload = buf.subarray(off, off + len);
+        buf = buf.subarray(off + len);
+        if (want(opcode, payload)) { cleanup(); resolve(payload); return; }
+      }
+    };
+    const onData = (d) => { buf = Buffer.concat([buf, d]); parse(); };
+    socket.on('data', onData);
+    socket.resume();
+    parse();
+  });
+}

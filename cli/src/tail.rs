@@ -1,0 +1,281 @@
+//! `realm-metrics tail`: the dashboard's live view as a terminal table, for servers without a
+//! browser. Per interval, each catalog metric per host: the rate per second of counters, the
+//! value of gauges.
+//!
+//! On a terminal the table is redrawn in place; otherwise one plain line per metric and interval:
+//! `<unix seconds> <host> <metric> <kind> <value>` (`protocol.<version>.used` with its version,
+//! e.g. `protocol.24.used`; a counter that was seen before and is quiet now prints 0).
+
+use std::collections::BTreeMap;
+use std::io::{self, IsTerminal, Write};
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use realm_metrics::wire::{flatten, CatalogMatch, Flat, SampleValue};
+use realm_metrics::Kind;
+
+use crate::dashboard::args;
+
+/// The default listen address (loopback only).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8125";
+
+/// Options of `realm-metrics tail`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// UDP address to receive StatsD on.
+    pub listen: SocketAddr,
+    /// Length of one interval.
+    pub interval: Duration,
+    /// Stop after this many intervals.
+    pub count: Option<u64>,
+}
+
+impl Options {
+    /// Parse the arguments after `tail`.
+    pub fn parse(mut argv: Vec<String>) -> Result<Options, String> {
+        let listen = args::take_opt(&mut argv, "--listen")?;
+        let interval = args::take_opt(&mut argv, "--interval-ms")?;
+        let count = args::take_opt(&mut argv, "--count")?;
+        args::no_more_args(&argv)?;
+        let interval_ms = match interval {
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|&ms| (10..=3_600_000).contains(&ms))
+                .ok_or_else(|| format!("--interval-ms: {v:?} is not 10..3600000"))?,
+            None => 1000,
+        };
+        Ok(Options {
+            listen: args::socket_addr("--listen", listen.as_deref().unwrap_or(DEFAULT_LISTEN))?,
+            interval: Duration::from_millis(interval_ms),
+            count: count
+                .map(|c| {
+                    c.parse::<u64>()
+                        .map_err(|_| format!("--count: {c:?} is not a number"))
+                })
+                .transpose()?,
+        })
+    }
+}
+
+/// `(host, metric name with the protocol version filled in, kind)`.
+type Key = (String, String, Kind);
+
+/// What one interval saw, and the gauges' values so far.
+#[derive(Debug, Default)]
+pub struct Window {
+    /// Counter sums of this interval (sample rates applied); counters seen before stay at 0.
+    counters: BTreeMap<Key, f64>,
+    /// Gauge values (kept across intervals, as statsd daemons do).
+    gauges: BTreeMap<Key, f64>,
+    /// Values that were not catalog metrics, this interval.
+    pub other: u64,
+    /// Malformed lines, this interval.
+    pub malformed: u64,
+}
+
+impl Window {
+    /// Add one datagram.
+    pub fn add(&mut self, datagram: &[u8]) {
+        for item in flatten(datagram, None) {
+            let v = match item {
+                Flat::Value(v) => v,
+                Flat::Error(_) => {
+                    self.malformed += 1;
+                    continue;
+                }
+                Flat::Event(_) | Flat::ServiceCheck(_) => {
+                    self.other += 1;
+                    continue;
+                }
+            };
+            let (CatalogMatch::Metric { host, recognized }, SampleValue::Number(n)) =
+                (v.catalog, v.sample.value)
+            else {
+                self.other += 1;
+                continue;
+            };
+            let m = recognized.metric;
+            let name = match recognized.version {
+                Some(ver) => format!("protocol.{ver}.used"),
+                None => m.name().to_owned(),
+            };
+            let key = (host.unwrap_or("-").to_owned(), name, m.kind());
+            let x = n.as_f64();
+            match m.kind() {
+                Kind::Counter => {
+                    let rate = v.sample.sample_rate.filter(|r| *r > 0.0).unwrap_or(1.0);
+                    *self.counters.entry(key).or_insert(0.0) += x / rate;
+                }
+                Kind::Gauge => {
+                    let g = self.gauges.entry(key).or_insert(0.0);
+                    *g = if v.sample.delta { *g + x } else { x };
+                }
+            }
+        }
+    }
+
+    /// The rows of the interval that just ended, sorted by host then metric: counters as a rate
+    /// per second over `interval`, gauges as their value. Resets the counters for the next one.
+    pub fn finish(&mut self, interval: Duration) -> Vec<(String, String, Kind, f64)> {
+        let secs = interval.as_secs_f64().max(1e-3);
+        let mut rows: Vec<_> = self
+            .counters
+            .iter_mut()
+            .map(|((h, m, k), v)| {
+                let rate = *v / secs;
+                *v = 0.0;
+                (h.clone(), m.clone(), *k, rate)
+            })
+            .chain(
+                self.gauges
+                    .iter()
+                    .map(|((h, m, k), v)| (h.clone(), m.clone(), *k, *v)),
+            )
+            .collect();
+        rows.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
+        self.other = 0;
+        self.malformed = 0;
+        rows
+    }
+}
+
+fn fmt_value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
+/// Run until `--count` intervals have passed (or forever).
+pub fn run(opts: Options) -> io::Result<()> {
+    let udp = UdpSocket::bind(opts.listen)
+        .map_err(|e| io::Error::new(e.kind(), format!("--listen {}: {e}", opts.listen)))?;
+    eprintln!("statsd listener: udp://{}", udp.local_addr()?);
+    let tty = io::stdout().is_terminal();
+    let mut window = Window::default();
+    let mut buf = vec![0u8; 65_536];
+    let mut done = 0u64;
+    let mut deadline = Instant::now() + opts.interval;
+    while opts.count.map_or(true, |c| done < c) {
+        let now = Instant::now();
+        if now < deadline {
+            udp.set_read_timeout(Some(deadline - now))?;
+            match udp.recv_from(&mut buf) {
+                Ok((n, _)) => window.add(buf.get(..n).unwrap_or_default()),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => {}
+            }
+            continue;
+        }
+        let (other, malformed) = (window.other, window.malformed);
+        let rows = window.finish(opts.interval);
+        let ts = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut out = io::stdout().lock();
+        let r = if tty {
+            draw_table(&mut out, &rows, ts, opts.interval, other, malformed)
+        } else {
+            rows.iter().try_for_each(|(h, m, k, v)| {
+                writeln!(out, "{ts} {h} {m} {} {}", k.as_str(), fmt_value(*v))
+            })
+        };
+        match r.and_then(|()| out.flush()) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+            r => r?,
+        }
+        done += 1;
+        deadline += opts.interval;
+    }
+    Ok(())
+}
+
+fn draw_table(
+    out: &mut impl Write,
+    rows: &[(String, String, Kind, f64)],
+    ts: u64,
+    interval: Duration,
+    other: u64,
+    malformed: u64,
+) -> io::Result<()> {
+    // Home, clear screen.
+    write!(out, "\x1b[H\x1b[2J")?;
+    writeln!(
+        out,
+        "realm-metrics tail  {ts}  every {} ms  (counters: per second; gauges: value)",
+        interval.as_millis()
+    )?;
+    writeln!(
+        out,
+        "{:<24} {:<28} {:<8} {:>14}",
+        "host", "metric", "kind", "value"
+    )?;
+    for (h, m, k, v) in rows {
+        // Hosts come from the network: print only printable ASCII of them.
+        let h: String = h
+            .chars()
+            .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+            .collect();
+        writeln!(
+            out,
+            "{h:<24} {m:<28} {:<8} {:>14}",
+            k.as_str(),
+            fmt_value(*v)
+        )?;
+    }
+    if rows.is_empty() {
+        writeln!(out, "(no catalog metrics yet)")?;
+    }
+    writeln!(
+        out,
+        "\nother values: {other}, malformed lines: {malformed} (this interval)"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_and_values() {
+        let mut w = Window::default();
+        w.add(b"realm.h1.connection.started:3|c\nrealm.h1.connection.online:7|g\nrealm.h1.protocol.24.used:1|c|@0.5");
+        w.add(b"realm.h1.connection.started:1|c\nrealm.h1.connection.online:+2|g\nx:1|c\nbad");
+        assert_eq!((w.other, w.malformed), (1, 1));
+        let rows = w.finish(Duration::from_millis(500));
+        let find = |rows: &[(String, String, Kind, f64)], m: &str| {
+            rows.iter().find(|r| r.1 == m).map(|r| r.3)
+        };
+        assert_eq!(find(&rows, "connection.started"), Some(8.0));
+        assert_eq!(find(&rows, "connection.online"), Some(9.0));
+        assert_eq!(find(&rows, "protocol.24.used"), Some(4.0));
+        assert!(rows.iter().all(|r| r.0 == "h1"));
+        let rows = w.finish(Duration::from_secs(1));
+        assert_eq!(find(&rows, "connection.started"), Some(0.0));
+        assert_eq!(find(&rows, "connection.online"), Some(9.0));
+    }
+
+    #[test]
+    fn values_print_short() {
+        assert_eq!(fmt_value(3.0), "3");
+        assert_eq!(fmt_value(2.5), "2.5");
+        assert_eq!(fmt_value(1.0 / 3.0), "0.333");
+    }
+
+    #[test]
+    fn default_is_loopback() {
+        let o = Options::parse(vec![]).unwrap();
+        assert!(o.listen.ip().is_loopback());
+        assert_eq!(o.interval, Duration::from_secs(1));
+        assert_eq!(o.count, None);
+    }
+}
