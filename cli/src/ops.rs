@@ -1,0 +1,453 @@
+//! Production configuration generated from the catalog: a Telegraf configuration
+//! (`realm-metrics telegraf-config`) and a Grafana dashboard over InfluxDB
+//! (`realm-metrics grafana-dashboard`).
+//!
+//! The two agree on names: the dashboard queries exactly the measurements that Telegraf's statsd
+//! input makes of the emitter's wire names under the printed configuration.
+//!
+//! | dialect | wire name | Telegraf measurement | tags |
+//! | --- | --- | --- | --- |
+//! | `etsy` | `realm.web-1.connection.online` | `realm_connection_online` | `host=web-1` |
+//! | `telegraf` (`hostname_as_tag`) | `realm.connection.online,host=web-1` | `realm_connection_online` | `host=web-1` |
+//! | either | `…protocol.24.used` | `realm_protocol_used` | `version=24` |
+//!
+//! Every measurement also carries Telegraf's `metric_type` tag (`counter` or `gauge`), which
+//! keeps the counter and gauge twins of `protocol.bytes.*` apart.
+
+use realm_metrics::wire::Dialect;
+use realm_metrics::{Group, Kind, Metric};
+use serde_json::{json, Value};
+
+/// The most dot-separated labels a host name may have for the `etsy` templates to move it into
+/// the `host` tag (`ip-10-0-0-1.eu-west-1.compute.internal` has 4). Longer host names fall
+/// through to Telegraf's default template (the host stays in the measurement name).
+pub const MAX_HOST_LABELS: usize = 5;
+
+/// The Telegraf statsd input's defaults that the measurement names depend on.
+const METRIC_SEPARATOR: &str = "_";
+
+/// Parse a `--dialect` value for the Telegraf/InfluxDB path: `etsy` or `telegraf`.
+pub fn parse_dialect(s: &str) -> Result<Dialect, String> {
+    match Dialect::parse(s) {
+        Some(d @ (Dialect::Etsy | Dialect::Telegraf)) => Ok(d),
+        Some(Dialect::DogStatsd) => Err(
+            "the dogstatsd dialect is for the Datadog agent, which needs no Telegraf \
+             configuration (see docs/operations.md); use etsy or telegraf"
+                .into(),
+        ),
+        None => Err(format!("unknown dialect {s:?} (etsy or telegraf)")),
+    }
+}
+
+/// The InfluxDB measurement of a catalog metric under [`telegraf_config`] (either dialect):
+/// `realm_` and the catalog name with `.` as `_`; `protocol.<version>.used` becomes
+/// `realm_protocol_used` with the version in a `version` tag.
+pub fn measurement(metric: Metric) -> String {
+    match metric {
+        Metric::ProtocolVersionUsed => "realm_protocol_used".into(),
+        m => format!("realm_{}", m.name().replace('.', METRIC_SEPARATOR)),
+    }
+}
+
+/// The `templates` of the statsd input for `dialect` (Telegraf's graphite template syntax:
+/// `"filter template"`; filters match `.`-separated parts, `*` one part, a filter matches
+/// the start of a name).
+///
+/// - `telegraf` (`hostname_as_tag`): `realm.connection.online,host=h` needs no template (the
+///   default joins the parts with `_`); one template puts the protocol version in a tag.
+/// - `etsy`: `realm.<host>.<group>.…` for hosts of 1 to [`MAX_HOST_LABELS`] labels: the
+///   catalog group after the host anchors where the host ends.
+pub fn telegraf_templates(dialect: Dialect) -> Vec<String> {
+    let mut out = Vec::new();
+    if dialect != Dialect::Etsy {
+        out.push("realm.protocol.*.used measurement.measurement.version.measurement".into());
+        return out;
+    }
+    for labels in 1..=MAX_HOST_LABELS {
+        let host_filter = ".*".repeat(labels);
+        let host_parts = ".host".repeat(labels);
+        for g in Group::ALL {
+            out.push(format!(
+                "realm{host_filter}.{g}.* measurement{host_parts}.measurement*",
+                g = g.as_str()
+            ));
+        }
+        out.push(format!(
+            "realm{host_filter}.protocol.*.used measurement{host_parts}.measurement.version.measurement"
+        ));
+    }
+    out
+}
+
+/// A TOML basic string.
+fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A Telegraf configuration: the statsd input on `:8125` set up for the emitter's `dialect`,
+/// writing to InfluxDB at `influx_url`, database `database`.
+pub fn telegraf_config(dialect: Dialect, influx_url: &str, database: &str) -> String {
+    let (sender, templates_note) = match dialect {
+        Dialect::Etsy => (
+            "\
+# Senders: the etsy dialect (the default), names realm.<host>.<metric>:
+#   realm.web-1.connection.online:42|g
+# The templates move <host> into a `host` tag: measurement realm_connection_online, tag
+# host=web-1. A host name of several labels becomes one tag joined with `_`
+# (web-1.example.com -> host=web-1_example_com). A host label after the first must not be a
+# catalog group name (client, session, connection, realms, authentication, permission,
+# protocol).",
+            format!(
+                "## One filter per catalog group and host length (1 to {MAX_HOST_LABELS} labels): the\n  \
+                 ## group after the host shows where the host ends. Longer host names keep the\n  \
+                 ## default name (realm_<host parts>_<metric>): use a shorter prefix for them."
+            ),
+        ),
+        _ => (
+            "\
+# Senders: the telegraf dialect with hostname_as_tag, names realm.<metric> and a host tag:
+#   realm.connection.online,host=web-1:42|g
+# Telegraf joins the name's parts with `_`: measurement realm_connection_online, tag
+# host=web-1 (a host tag in the name wins over the agent's own).",
+            "## The default template (parts joined with `_`) fits every name but one.".to_owned(),
+        ),
+    };
+    let templates: Vec<String> = telegraf_templates(dialect)
+        .iter()
+        .map(|t| format!("    {},", toml_string(t)))
+        .collect();
+    format!(
+        "\
+# Telegraf configuration for Realm Object Server metrics, printed by
+#   realm-metrics telegraf-config --dialect {dialect}
+#
+{sender}
+# protocol.<version>.used becomes measurement realm_protocol_used with a `version` tag.
+# `realm-metrics grafana-dashboard --datasource influxdb --dialect {dialect}` queries exactly
+# these measurements.
+
+[agent]
+  interval = \"10s\"
+  flush_interval = \"10s\"
+
+[[inputs.statsd]]
+  protocol = \"udp\"
+  ## Where the emitters send (their default address is localhost:8125).
+  service_address = \":8125\"
+  metric_separator = \"{METRIC_SEPARATOR}\"
+
+  ## The emitter sends every gauge that has a value again on every flush (every second by
+  ## default), so forgetting gauges after each collection is safe: a gauge whose sender stopped
+  ## stops being reported instead of repeating its last value forever.
+  delete_gauges = true
+  ## The emitter sends counters as the change since its last flush; Telegraf sums them over
+  ## its interval and reports the sum, then starts again from zero (graph them as sums).
+  delete_counters = true
+  delete_sets = true
+  delete_timings = true
+
+  ## protocol.bytes.received and protocol.bytes.sent are both a counter (bytes per message) and
+  ## a gauge (bytes since start) under one name, so both land in one measurement, kept apart by
+  ## the metric_type tag. Counters are integers and gauges floats by default, and InfluxDB
+  ## refuses a field whose type differs from the one already in the shard (\"field type
+  ## conflict\"): write counters as floats too.
+  float_counters = true
+
+  ## protocol.<version>.used: measurement realm_protocol_used, tag version=<version>.
+  {templates_note}
+  templates = [
+{templates}
+  ]
+
+  allowed_pending_messages = 10000
+
+[[outputs.influxdb]]
+  urls = [{url}]
+  database = {database}
+",
+        dialect = dialect.as_str(),
+        templates = templates.join("\n"),
+        url = toml_string(influx_url),
+        database = toml_string(database),
+    )
+}
+
+/// Take the values of `names` (`--name value` or `--name=value`) from `args`; any other
+/// argument is an error.
+fn options<const N: usize>(
+    args: Vec<String>,
+    names: [&str; N],
+) -> Result<[Option<String>; N], String> {
+    let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),
+            _ => (a.clone(), None),
+        };
+        let Some(i) = names.iter().position(|n| *n == name) else {
+            return Err(format!("unexpected argument {a:?}"));
+        };
+        let value = match inline {
+            Some(v) => v,
+            None => it.next().ok_or_else(|| format!("{name} needs a value"))?,
+        };
+        if let Some(slot) = out.get_mut(i) {
+            if slot.replace(value).is_some() {
+                return Err(format!("{name} given twice"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `realm-metrics telegraf-config [--dialect etsy|telegraf] [--influx-url URL]
+/// [--database NAME]`: the configuration to print (defaults: `etsy`,
+/// `http://127.0.0.1:8086`, `realm`), or a usage error.
+pub fn telegraf_config_command(args: Vec<String>) -> Result<String, String> {
+    let [dialect, url, db] = options(args, ["--dialect", "--influx-url", "--database"])?;
+    let dialect = parse_dialect(dialect.as_deref().unwrap_or("etsy"))?;
+    let url = url.unwrap_or_else(|| "http://127.0.0.1:8086".into());
+    let db = db.unwrap_or_else(|| "realm".into());
+    if url.is_empty() || db.is_empty() {
+        return Err("--influx-url and --database must not be empty".into());
+    }
+    Ok(telegraf_config(dialect, &url, &db))
+}
+
+/// `realm-metrics grafana-dashboard [--datasource influxdb] [--dialect etsy|telegraf]`: the
+/// dashboard JSON to print (pretty, with a final newline), or a usage error.
+pub fn grafana_dashboard_command(args: Vec<String>) -> Result<String, String> {
+    let [datasource, dialect] = options(args, ["--datasource", "--dialect"])?;
+    match datasource.as_deref().unwrap_or("influxdb") {
+        "influxdb" => {}
+        d => return Err(format!("unknown datasource {d:?} (influxdb)")),
+    }
+    let dialect = parse_dialect(dialect.as_deref().unwrap_or("etsy"))?;
+    let mut s = serde_json::to_string_pretty(&grafana_dashboard(dialect))
+        .map_err(|e| format!("cannot write JSON: {e}"))?;
+    s.push('\n');
+    Ok(s)
+}
+
+/// The panel title of a catalog metric (the twins say which one they are).
+fn panel_title(m: Metric) -> String {
+    match m {
+        Metric::ProtocolBytesReceived | Metric::ProtocolBytesSent => {
+            format!("{} (counter: bytes per message)", m.name())
+        }
+        Metric::ProtocolBytesReceivedGauge | Metric::ProtocolBytesSentGauge => {
+            format!("{} (gauge: bytes since start)", m.name())
+        }
+        m => m.name().to_owned(),
+    }
+}
+
+/// The InfluxQL query of a catalog metric's panel.
+pub fn influxql(m: Metric) -> String {
+    let (select, kind, fill) = match m.kind() {
+        Kind::Counter => ("sum(\"value\")", "counter", "fill(0)"),
+        Kind::Gauge => ("last(\"value\")", "gauge", "fill(previous)"),
+    };
+    let group = if m == Metric::ProtocolVersionUsed {
+        "\"host\", \"version\""
+    } else {
+        "\"host\""
+    };
+    format!(
+        "SELECT {select} FROM \"{}\" WHERE \"metric_type\" = '{kind}' AND \"host\" =~ /^$host$/ \
+         AND $timeFilter GROUP BY time($__interval), {group} {fill}",
+        measurement(m)
+    )
+}
+
+/// A Grafana dashboard (JSON model, schema version 39) over an InfluxDB (InfluxQL) data source
+/// fed by Telegraf with [`telegraf_config`] for `dialect`: one row per catalog group, one panel
+/// per catalog metric; counters as the sum per interval, gauges as the last value; a `host`
+/// variable (multi-value, "All" included) and a data source variable.
+pub fn grafana_dashboard(dialect: Dialect) -> Value {
+    let ds = json!({ "type": "influxdb", "uid": "${datasource}" });
+    let mut panels = Vec::new();
+    let mut id = 0u32;
+    let mut y = 0u32;
+    for g in Group::ALL {
+        id += 1;
+        panels.push(json!({
+            "type": "row",
+            "id": id,
+            "title": g.as_str(),
+            "collapsed": false,
+            "gridPos": { "h": 1, "w": 24, "x": 0, "y": y },
+            "panels": [],
+        }));
+        y += 1;
+        let metrics: Vec<Metric> = Metric::ALL
+            .iter()
+            .copied()
+            .filter(|m| m.group() == g)
+            .collect();
+        for (i, m) in metrics.iter().enumerate() {
+            id += 1;
+            let col = u32::try_from(i % 3).unwrap_or(0);
+            let row = u32::try_from(i / 3).unwrap_or(0);
+            let bytes = matches!(
+                m,
+                Metric::ProtocolBytesReceived
+                    | Metric::ProtocolBytesSent
+                    | Metric::ProtocolBytesReceivedGauge
+                    | Metric::ProtocolBytesSentGauge
+            );
+            let alias = if *m == Metric::ProtocolVersionUsed {
+                "$tag_host v$tag_version"
+            } else {
+                "$tag_host"
+            };
+            let draw = match m.kind() {
+                Kind::Counter => "bars",
+                Kind::Gauge => "line",
+            };
+            panels.push(json!({
+                "type": "timeseries",
+                "id": id,
+                "title": panel_title(*m),
+                "description": format!("{} ({}) {}", m.name(), m.kind(), m.description()),
+                "datasource": ds,
+                "gridPos": { "h": 8, "w": 8, "x": col * 8, "y": y + row * 8 },
+                "fieldConfig": {
+                    "defaults": {
+                        "unit": if bytes { "decbytes" } else { "short" },
+                        "custom": { "drawStyle": draw, "fillOpacity": 20, "spanNulls": false },
+                    },
+                    "overrides": [],
+                },
+                "options": {
+                    "legend": { "displayMode": "list", "placement": "bottom", "showLegend": true },
+                    "tooltip": { "mode": "multi", "sort": "desc" },
+                },
+                "targets": [{
+                    "refId": "A",
+                    "datasource": ds,
+                    "rawQuery": true,
+                    "query": influxql(*m),
+                    "resultFormat": "time_series",
+                    "alias": alias,
+                }],
+            }));
+        }
+        let rows = u32::try_from(metrics.len().div_ceil(3)).unwrap_or(0);
+        y += rows * 8;
+    }
+    let host_query = "SHOW TAG VALUES FROM /^realm_/ WITH KEY = \"host\"";
+    json!({
+        "title": "Realm Object Server",
+        "uid": format!("realm-metrics-{}", dialect.as_str()),
+        "description": format!(
+            "ROS metrics from Telegraf's statsd input (realm-metrics telegraf-config --dialect {}) in InfluxDB. Generated by realm-metrics grafana-dashboard.",
+            dialect.as_str()
+        ),
+        "tags": ["realm", "statsd", "telegraf"],
+        "editable": true,
+        "graphTooltip": 1,
+        "timezone": "browser",
+        "schemaVersion": 39,
+        "version": 1,
+        "refresh": "30s",
+        "time": { "from": "now-6h", "to": "now" },
+        "timepicker": {},
+        "annotations": { "list": [] },
+        "links": [],
+        "templating": {
+            "list": [
+                {
+                    "type": "datasource",
+                    "name": "datasource",
+                    "label": "InfluxDB",
+                    "query": "influxdb",
+                    "current": {},
+                    "hide": 0,
+                    "refresh": 1,
+                    "regex": "",
+                    "options": [],
+                },
+                {
+                    "type": "query",
+                    "name": "host",
+                    "label": "host",
+                    "datasource": ds,
+                    "query": host_query,
+                    "definition": host_query,
+                    "current": {},
+                    "hide": 0,
+                    "includeAll": true,
+                    "multi": true,
+                    "refresh": 2,
+                    "regex": "",
+                    "sort": 1,
+                    "options": [],
+                },
+            ],
+        },
+        "panels": panels,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_strings_escape() {
+        assert_eq!(toml_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+        assert_eq!(toml_string("\u{1}"), "\"\\u0001\"");
+    }
+
+    #[test]
+    fn measurements() {
+        assert_eq!(
+            measurement(Metric::ConnectionOnline),
+            "realm_connection_online"
+        );
+        assert_eq!(
+            measurement(Metric::ProtocolBytesReceivedGauge),
+            "realm_protocol_bytes_received"
+        );
+        assert_eq!(
+            measurement(Metric::ProtocolVersionUsed),
+            "realm_protocol_used"
+        );
+    }
+
+    #[test]
+    fn command_options() {
+        assert!(telegraf_config_command(vec![]).is_ok());
+        assert!(telegraf_config_command(vec!["--dialect=telegraf".into()]).is_ok());
+        assert!(telegraf_config_command(vec!["--dialect".into()]).is_err());
+        assert!(telegraf_config_command(vec!["--database".into(), "".into()]).is_err());
+        assert!(telegraf_config_command(vec!["--nope".into(), "x".into()]).is_err());
+        let twice = vec!["--dialect=etsy".into(), "--dialect=etsy".into()];
+        assert!(grafana_dashboard_command(twice).is_err());
+        assert!(grafana_dashboard_command(vec!["--datasource=graphite".into()]).is_err());
+    }
+
+    #[test]
+    fn dialects() {
+        assert_eq!(parse_dialect("etsy"), Ok(Dialect::Etsy));
+        assert_eq!(parse_dialect("telegraf"), Ok(Dialect::Telegraf));
+        assert!(parse_dialect("dogstatsd").is_err());
+        assert!(parse_dialect("x").is_err());
+    }
+}
