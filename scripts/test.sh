@@ -24,8 +24,8 @@ step "no_std: encoder and decoder on thumbv7m-none-eabi"
 cargo build -p realm-metrics --no-default-features --target thumbv7m-none-eabi
 cargo build -p realm-metrics --no-default-features --features alloc --target thumbv7m-none-eabi
 
-for t in */test.sh; do
-  [ -f "$t" ] || continue
+# Each binding's own checks, then the dashboard (browser) and the production pipeline.
+for t in ffi-c/test.sh node/test.sh wasm/test.sh cli/dashboard/test.sh tests/pipeline/run.sh; do
   step "$t"
   bash "$t"
 done
