@@ -38,6 +38,14 @@ fn bench_encode(c: &mut Criterion) {
             )
         })
     });
+    let template = enc.template(Metric::ConnectionStarted).unwrap();
+    g.bench_function("catalog counter line (LineTemplate)", |b| {
+        let mut n = 0u64;
+        b.iter(|| {
+            n = n.wrapping_add(7919);
+            black_box(template.write_u64(&mut buf, n).unwrap())
+        })
+    });
     g.bench_function("itoa floor (prefix + name + itoa)", |b| {
         // The floor: copy the same bytes and format the integer, no checks.
         let prefix = b"realm.worker-3.example.com.";

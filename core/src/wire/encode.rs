@@ -382,19 +382,31 @@ impl<'a> Encoder<'a> {
         let dot = usize::from(!prefix.is_empty());
         let total = prefix.len() + dot + name.len() + 1 + digits.len() + 1 + ty.len();
         let out = buf.get_mut(..total).ok_or(EncodeError::BufferTooSmall)?;
+        // Single bytes are stored directly: `fill` on a 1-byte slice becomes a memset call.
         let (a, rest) = out.split_at_mut(prefix.len());
         a.copy_from_slice(prefix);
-        let (a, rest) = rest.split_at_mut(dot);
-        a.fill(b'.');
+        let rest = match rest.split_first_mut() {
+            Some((d, r)) if dot == 1 => {
+                *d = b'.';
+                r
+            }
+            _ => rest,
+        };
         let (a, rest) = rest.split_at_mut(name.len());
         a.copy_from_slice(name);
-        let (a, rest) = rest.split_at_mut(1);
-        a.fill(b':');
+        let Some((colon, rest)) = rest.split_first_mut() else {
+            return Err(EncodeError::BufferTooSmall);
+        };
+        *colon = b':';
         let (a, rest) = rest.split_at_mut(digits.len());
         a.copy_from_slice(digits);
-        let (a, rest) = rest.split_at_mut(1);
-        a.fill(b'|');
-        rest.copy_from_slice(ty);
+        let Some((bar, rest)) = rest.split_first_mut() else {
+            return Err(EncodeError::BufferTooSmall);
+        };
+        *bar = b'|';
+        for (d, s) in rest.iter_mut().zip(ty) {
+            *d = *s;
+        }
         Ok(total)
     }
 
@@ -809,6 +821,50 @@ mod tests {
     }
 
     #[test]
+    fn templates_match_the_encoder() {
+        let tags = [Tag::new("env", Some("prod"))];
+        for (d, t) in [
+            (Dialect::Etsy, &[][..]),
+            (Dialect::Telegraf, &tags[..]),
+            (Dialect::DogStatsd, &[][..]),
+        ] {
+            let e = Encoder::new(d, "realm.h", t).unwrap();
+            for m in Metric::ALL {
+                if m.is_templated() {
+                    assert!(e.template(m).is_err());
+                    continue;
+                }
+                let tpl = e.template(m).unwrap();
+                for n in [0u64, 7, 1234567, u64::MAX] {
+                    let mut a = [0u8; 300];
+                    let mut b = [0u8; 300];
+                    let na = tpl.write_u64(&mut a, n).unwrap();
+                    let nb = e
+                        .encode_trusted(&mut b, m.name(), Value::UInt(n), m.kind().wire_type())
+                        .unwrap();
+                    assert_eq!(&a[..na], &b[..nb]);
+                }
+                let mut small = [0u8; 8];
+                assert_eq!(
+                    tpl.write_u64(&mut small, 1).unwrap_err(),
+                    EncodeError::BufferTooSmall
+                );
+            }
+        }
+        let e = Encoder::new(Dialect::DogStatsd, "p", &tags).unwrap();
+        assert_eq!(
+            e.template(Metric::SessionStarted).unwrap_err(),
+            EncodeError::TagsUnsupported
+        );
+        let long = "a".repeat(300);
+        let e = Encoder::new(Dialect::Etsy, &long, &[]).unwrap();
+        assert_eq!(
+            e.template(Metric::SessionStarted).unwrap_err(),
+            EncodeError::BufferTooSmall
+        );
+    }
+
+    #[test]
     fn catalog_and_protocol_used() {
         let e = Encoder::new(Dialect::Etsy, "realm.h", &[]).unwrap();
         let mut buf = [0u8; 128];
@@ -823,5 +879,98 @@ mod tests {
         }
         let n = e.encode_protocol_used(&mut buf, 42, 3).unwrap();
         assert_eq!(&buf[..n], b"realm.h.protocol.42.used:3|c");
+    }
+}
+
+/// A catalog line's fixed part, `prefix.name:` ... `|type`, rendered once: writing a line is then
+/// one copy, the digits and the type. For callers that encode the same metrics every flush (an
+/// emitter); no allocation, at most [`LineTemplate::CAPACITY`] bytes of name.
+///
+/// ```
+/// use realm_metrics::wire::{Dialect, Encoder};
+/// use realm_metrics::Metric;
+///
+/// let enc = Encoder::new(Dialect::Etsy, "realm.example.com", &[]).unwrap();
+/// let t = enc.template(Metric::ConnectionStarted).unwrap();
+/// let mut buf = [0u8; 64];
+/// let n = t.write_u64(&mut buf, 42).unwrap();
+/// assert_eq!(&buf[..n], b"realm.example.com.connection.started:42|c");
+/// ```
+#[derive(Clone, Copy)]
+pub struct LineTemplate {
+    head: [u8; LineTemplate::CAPACITY],
+    head_len: usize,
+    ty: MetricType,
+}
+
+impl core::fmt::Debug for LineTemplate {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LineTemplate")
+            .field("head", &self.head.get(..self.head_len))
+            .field("ty", &self.ty)
+            .finish()
+    }
+}
+
+impl LineTemplate {
+    /// The longest `prefix.name:` (with Telegraf bucket tags) a template holds.
+    pub const CAPACITY: usize = 240;
+
+    /// Write `<head><n>|<type>` into `buf`, returning the length.
+    #[inline]
+    pub fn write_u64(&self, buf: &mut [u8], n: u64) -> Result<usize, EncodeError> {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(n).as_bytes();
+        let head = self.head.get(..self.head_len).unwrap_or(&[]);
+        let ty = self.ty.as_str().as_bytes();
+        let total = head.len() + digits.len() + 1 + ty.len();
+        let out = buf.get_mut(..total).ok_or(EncodeError::BufferTooSmall)?;
+        let (a, rest) = out.split_at_mut(head.len());
+        a.copy_from_slice(head);
+        let (a, rest) = rest.split_at_mut(digits.len());
+        a.copy_from_slice(digits);
+        if let Some((bar, rest)) = rest.split_first_mut() {
+            *bar = b'|';
+            for (d, s) in rest.iter_mut().zip(ty) {
+                *d = *s;
+            }
+        }
+        Ok(total)
+    }
+}
+
+impl Encoder<'_> {
+    /// The [`LineTemplate`] of a catalog metric (not the templated `protocol.<version>.used`),
+    /// for the etsy and telegraf dialects (DogStatsD tags follow the value, so they have no
+    /// fixed head: [`EncodeError::TagsUnsupported`] when this encoder has tags there).
+    pub fn template(&self, metric: Metric) -> Result<LineTemplate, EncodeError> {
+        if metric.is_templated() {
+            return Err(EncodeError::InvalidName(NameError {
+                kind: crate::name::NameErrorKind::InvalidByte(b'<'),
+                position: "protocol.".len(),
+            }));
+        }
+        let has_tags = !self.global_tags.is_empty() || self.host_tag.is_some();
+        if has_tags && self.dialect == Dialect::DogStatsd {
+            return Err(EncodeError::TagsUnsupported);
+        }
+        // Render a line with a one-digit value and keep everything before the value.
+        let mut tmp = [0u8; LineTemplate::CAPACITY + 8];
+        let n = self.write(
+            &mut tmp,
+            NamePart::Plain(metric.name()),
+            Value::UInt(0),
+            metric.kind().wire_type(),
+            &LineOptions::default(),
+            false,
+        )?;
+        let ty = metric.kind().wire_type();
+        let head_len = n - 2 - ty.as_str().len();
+        let mut head = [0u8; LineTemplate::CAPACITY];
+        let src = tmp.get(..head_len).ok_or(EncodeError::BufferTooSmall)?;
+        head.get_mut(..head_len)
+            .ok_or(EncodeError::BufferTooSmall)?
+            .copy_from_slice(src);
+        Ok(LineTemplate { head, head_len, ty })
     }
 }

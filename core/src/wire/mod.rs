@@ -12,7 +12,7 @@ pub use decode::{
     decode, decode_line, DecodeError, DecodeErrorKind, Event, Lines, MetricLine, Number, Record,
     Sample, SampleValue, Samples, ServiceCheck, TagIter, Tags,
 };
-pub use encode::{EncodeError, Encoder, LineOptions, Tag, Value};
+pub use encode::{EncodeError, Encoder, LineOptions, LineTemplate, Tag, Value};
 pub use number::{write_f64, write_i64, write_u64, F64_MAX_LEN};
 pub use packet::{LineTooLong, Packer};
 
