@@ -1,6 +1,7 @@
 //! Library side of the `realm-metrics` command: the JSON shapes it prints, shared with its tests.
 #![deny(missing_docs)]
 
+pub mod args;
 pub mod dashboard;
 pub mod json;
 pub mod markdown;

@@ -4,6 +4,7 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::ExitCode;
 
+use realm_metrics_cli::args::{no_more_args, take_opt};
 use realm_metrics_cli::{json, markdown};
 
 const USAGE: &str = "\
@@ -33,22 +34,6 @@ Usage:
 fn usage_error(msg: &str) -> ExitCode {
     eprintln!("realm-metrics: {msg}\n\n{USAGE}");
     ExitCode::from(2)
-}
-
-/// Take `--name value` or `--name=value` from `args`.
-fn take_opt(args: &mut Vec<String>, name: &str) -> Result<Option<String>, String> {
-    let eq = format!("{name}=");
-    if let Some(i) = args.iter().position(|a| a == name || a.starts_with(&eq)) {
-        let a = args.remove(i);
-        if let Some(v) = a.strip_prefix(&eq) {
-            return Ok(Some(v.to_owned()));
-        }
-        if i < args.len() {
-            return Ok(Some(args.remove(i)));
-        }
-        return Err(format!("{name} needs a value"));
-    }
-    Ok(None)
 }
 
 fn main() -> ExitCode {
@@ -99,13 +84,6 @@ impl From<io::Error> for CliError {
 impl From<String> for CliError {
     fn from(e: String) -> Self {
         CliError::Usage(e)
-    }
-}
-
-fn no_more_args(args: &[String]) -> Result<(), CliError> {
-    match args.first() {
-        Some(a) => Err(CliError::Usage(format!("unexpected argument {a:?}"))),
-        None => Ok(()),
     }
 }
 

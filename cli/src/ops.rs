@@ -14,6 +14,7 @@
 //! Every measurement also carries Telegraf's `metric_type` tag (`counter` or `gauge`), which
 //! keeps the counter and gauge twins of `protocol.bytes.*` apart.
 
+use crate::args::{no_more_args, take_opt};
 use realm_metrics::wire::Dialect;
 use realm_metrics::{Group, Kind, Metric};
 use serde_json::{json, Value};
@@ -187,31 +188,16 @@ pub fn telegraf_config(dialect: Dialect, influx_url: &str, database: &str) -> St
 }
 
 /// Take the values of `names` (`--name value` or `--name=value`) from `args`; any other
-/// argument is an error.
+/// argument (a repeated option too) is an error.
 fn options<const N: usize>(
-    args: Vec<String>,
+    mut args: Vec<String>,
     names: [&str; N],
 ) -> Result<[Option<String>; N], String> {
     let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
-    let mut it = args.into_iter();
-    while let Some(a) = it.next() {
-        let (name, inline) = match a.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),
-            _ => (a.clone(), None),
-        };
-        let Some(i) = names.iter().position(|n| *n == name) else {
-            return Err(format!("unexpected argument {a:?}"));
-        };
-        let value = match inline {
-            Some(v) => v,
-            None => it.next().ok_or_else(|| format!("{name} needs a value"))?,
-        };
-        if let Some(slot) = out.get_mut(i) {
-            if slot.replace(value).is_some() {
-                return Err(format!("{name} given twice"));
-            }
-        }
+    for (slot, name) in out.iter_mut().zip(names) {
+        *slot = take_opt(&mut args, name)?;
     }
+    no_more_args(&args)?;
     Ok(out)
 }
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use realm_metrics::wire::{flatten, CatalogMatch, Flat, SampleValue};
 use realm_metrics::Kind;
 
-use crate::dashboard::args;
+use crate::args;
 
 /// The default listen address (loopback only).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8125";

@@ -11,7 +11,7 @@
 //! dropped for that page (never queued without bound), counted, and the count is sent to the
 //! page once a second as a JSON text message `{"dropped": N, "received": M}`.
 
-pub(crate) mod args;
+use crate::args;
 mod assets;
 mod demo;
 mod http;

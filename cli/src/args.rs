@@ -1,9 +1,9 @@
-//! Command-line option helpers shared by `dashboard` and `tail`.
+//! Command-line option helpers shared by every `realm-metrics` command.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
 /// Take `--name value` or `--name=value` from `args`.
-pub(crate) fn take_opt(args: &mut Vec<String>, name: &str) -> Result<Option<String>, String> {
+pub fn take_opt(args: &mut Vec<String>, name: &str) -> Result<Option<String>, String> {
     let eq = format!("{name}=");
     if let Some(i) = args.iter().position(|a| a == name || a.starts_with(&eq)) {
         let a = args.remove(i);
@@ -19,7 +19,7 @@ pub(crate) fn take_opt(args: &mut Vec<String>, name: &str) -> Result<Option<Stri
 }
 
 /// Take a boolean `--name` flag from `args`.
-pub(crate) fn take_flag(args: &mut Vec<String>, name: &str) -> bool {
+pub fn take_flag(args: &mut Vec<String>, name: &str) -> bool {
     match args.iter().position(|a| a == name) {
         Some(i) => {
             args.remove(i);
@@ -30,7 +30,7 @@ pub(crate) fn take_flag(args: &mut Vec<String>, name: &str) -> bool {
 }
 
 /// Fail on any argument left over.
-pub(crate) fn no_more_args(args: &[String]) -> Result<(), String> {
+pub fn no_more_args(args: &[String]) -> Result<(), String> {
     match args.first() {
         Some(a) => Err(format!("unexpected argument {a:?}")),
         None => Ok(()),
@@ -38,7 +38,7 @@ pub(crate) fn no_more_args(args: &[String]) -> Result<(), String> {
 }
 
 /// Resolve `HOST:PORT` (the first address wins).
-pub(crate) fn socket_addr(opt: &str, value: &str) -> Result<SocketAddr, String> {
+pub fn socket_addr(opt: &str, value: &str) -> Result<SocketAddr, String> {
     value
         .to_socket_addrs()
         .ok()
