@@ -120,12 +120,16 @@ const packets = pack(lines);
 const packetBytes = packets.map((p) => Buffer.from(p));
 const totalBytes = packets.reduce((n, p) => n + Buffer.byteLength(p), 0);
 
+const columnDecoder = new wasm.ColumnDecoder();
 const impls = [
   ['JS split', () => { let n = 0; for (const p of packets) n += parseSplit(p).length; return n; }],
   ['JS indexOf', () => { let n = 0; for (const p of packets) n += parseIndexOf(p).length; return n; }],
   ['wasm decode', () => { let n = 0; for (const p of packets) n += wasm.decode(p).metrics.length; return n; }],
   ['wasm decodeColumns', () => { let n = 0; for (const p of packets) n += wasm.decodeColumns(p).count; return n; }],
   ['wasm decodeColumns (bytes)', () => { let n = 0; for (const p of packetBytes) n += wasm.decodeColumns(p).count; return n; }],
+  // Reused views (valid until the next decode()): no typed arrays allocated per packet.
+  ['wasm ColumnDecoder', () => { let n = 0; for (const p of packets) n += columnDecoder.decode(p).count; return n; }],
+  ['wasm ColumnDecoder (bytes)', () => { let n = 0; for (const p of packetBytes) n += columnDecoder.decode(p).count; return n; }],
 ];
 
 // Sanity: every implementation sees every line.

@@ -38,13 +38,19 @@ function utf8(memory, ptr, len) {
 }
 
 let utf8Encoder = null;
+let encodeView = null;
 
 // If input is a string, writes its UTF-8 at ptr and returns the length, or returns -2 - n when
 // it needs n bytes (at most 3 per UTF-16 unit) but cap is less. Returns -1 for anything else.
 export function encodeInput(memory, input, ptr, cap) {
   if (typeof input !== 'string') return -1;
   if (utf8Encoder === null) utf8Encoder = new TextEncoder();
-  const r = utf8Encoder.encodeInto(input, new Uint8Array(memory.buffer, ptr, cap));
+  // The target view is cached: a new typed array per call costs as much as a small decode.
+  let view = encodeView;
+  if (view === null || view.buffer !== memory.buffer || view.byteOffset !== ptr || view.length !== cap) {
+    view = encodeView = new Uint8Array(memory.buffer, ptr, cap);
+  }
+  const r = utf8Encoder.encodeInto(input, view);
   return r.read === input.length ? r.written : -2 - 3 * input.length;
 }
 
@@ -236,6 +242,57 @@ export function buildColumns(memory, count, arenaPtr, errPtr, errWords, msgPtr, 
     lines: new Uint32Array(ab, off + 20 * n, n),
     nameOffsets: new Uint32Array(ab, off + 24 * n, n),
     nameLengths: new Uint32Array(ab, off + 28 * n, n),
+    ascii,
+    errorCount: errors.length,
+    errors,
+  };
+}
+
+function errorList(memory, errPtr, errWords, msgPtr, msgLen) {
+  const errors = [];
+  if (errWords > 0) {
+    const e = new Uint32Array(memory.buffer, errPtr, errWords);
+    const messages = utf8(memory, msgPtr, msgLen);
+    for (let k = 0; k < errWords; k += 4) {
+      errors.push({ line: e[k], column: e[k + 1], message: messages.slice(e[k + 2], e[k + 3]) });
+    }
+  }
+  return errors;
+}
+
+// ColumnDecoder.decode: views on the decoder's own column buffer in wasm memory (stride `cap`
+// rows, see ColumnArena in emit.rs), made again only when the buffer moves or memory grows.
+export function columnViews(cache, memory, count, arenaPtr, cap, errPtr, errWords, msgPtr, msgLen, ascii) {
+  const buffer = memory.buffer;
+  let v = cache.v;
+  if (v === undefined || cache.buffer !== buffer || cache.ptr !== arenaPtr || cache.cap !== cap) {
+    const c = cap;
+    const o = arenaPtr;
+    v = cache.v = {
+      values: new Float64Array(buffer, o, c),
+      sampleRates: new Float64Array(buffer, o + 8 * c, c),
+      types: new Uint8Array(buffer, o + 32 * c, c),
+      flags: new Uint8Array(buffer, o + 33 * c, c),
+      catalogIds: new Int32Array(buffer, o + 16 * c, c),
+      lines: new Uint32Array(buffer, o + 20 * c, c),
+      nameOffsets: new Uint32Array(buffer, o + 24 * c, c),
+      nameLengths: new Uint32Array(buffer, o + 28 * c, c),
+    };
+    cache.buffer = buffer;
+    cache.ptr = arenaPtr;
+    cache.cap = cap;
+  }
+  const errors = errWords > 0 ? errorList(memory, errPtr, errWords, msgPtr, msgLen) : [];
+  return {
+    count,
+    values: v.values,
+    sampleRates: v.sampleRates,
+    types: v.types,
+    flags: v.flags,
+    catalogIds: v.catalogIds,
+    lines: v.lines,
+    nameOffsets: v.nameOffsets,
+    nameLengths: v.nameLengths,
     ascii,
     errorCount: errors.length,
     errors,

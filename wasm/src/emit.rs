@@ -982,6 +982,222 @@ impl<'a> Sink<'a> for Columns<'a, '_> {
     }
 }
 
+/// Byte offset (as a multiple of the capacity) and size of each column in a [`ColumnArena`]:
+/// values, rates (f64), catalog ids (i32), lines, name offsets, name lengths (u32), types, flags
+/// (u8). Each column stays aligned for its type.
+const ARENA_COLUMNS: [(usize, usize); 8] = [
+    (0, 8),
+    (8, 8),
+    (16, 4),
+    (20, 4),
+    (24, 4),
+    (28, 4),
+    (32, 1),
+    (33, 1),
+];
+
+/// All columns of `decodeColumns()` in one buffer with a stride of `cap` rows, written in place
+/// (no per-column vectors, no packing): with capacity `C`, values at 0, rates at 8C, catalog ids
+/// at 16C, lines at 20C, name offsets at 24C, name lengths at 28C, types at 32C, flags at 33C;
+/// little-endian. It is reused across calls and only grows, so JS can keep typed-array views on
+/// it (`ColumnDecoder`); [`ColumnArena::compact`] packs it to a stride of `rows` for a copy.
+#[derive(Debug, Default)]
+pub struct ColumnArena {
+    /// Rows the buffer holds.
+    pub cap: usize,
+    /// Rows written.
+    pub rows: usize,
+    /// The columns (u64 words: 8-byte alignment).
+    words: Vec<u64>,
+    /// Errors: (line, column, message start, message end) each.
+    pub errors: Vec<u32>,
+    /// Error texts (ASCII).
+    pub msg: Vec<u8>,
+}
+
+impl ColumnArena {
+    /// Start over, with room for at least `rows` rows.
+    pub fn reset(&mut self, rows: usize) {
+        self.rows = 0;
+        self.errors.clear();
+        self.msg.clear();
+        if self.cap < rows {
+            self.set_cap(rows, false);
+        }
+    }
+
+    /// Address of the buffer.
+    pub fn ptr(&self) -> *const u8 {
+        self.words.as_ptr().cast()
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        let len = self.words.len() * 8;
+        // SAFETY: the u64 words are `len` initialised bytes, borrowed mutably for the result.
+        unsafe { core::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast::<u8>(), len) }
+    }
+
+    /// The packed bytes after [`ColumnArena::compact`] (`ROW_BYTES * rows`).
+    pub fn packed(&self) -> &[u8] {
+        let len = (self.rows * ROW_BYTES).min(self.words.len() * 8);
+        // SAFETY: `len` is within the initialised words.
+        unsafe { core::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), len) }
+    }
+
+    fn set_cap(&mut self, cap: usize, keep: bool) {
+        let old_cap = self.cap;
+        let old = std::mem::take(&mut self.words);
+        self.words = vec![0u64; (cap * ROW_BYTES).div_ceil(8)];
+        self.cap = cap;
+        if keep {
+            // SAFETY: initialised u64 words viewed as bytes.
+            let src =
+                unsafe { core::slice::from_raw_parts(old.as_ptr().cast::<u8>(), old.len() * 8) };
+            let rows = self.rows;
+            let dst = self.bytes_mut();
+            for (off, size) in ARENA_COLUMNS {
+                let n = rows * size;
+                if let (Some(d), Some(s)) = (
+                    dst.get_mut(off * cap..off * cap + n),
+                    src.get(off * old_cap..off * old_cap + n),
+                ) {
+                    d.copy_from_slice(s);
+                }
+            }
+        }
+    }
+
+    /// Move the columns to a stride of `rows` (values at 0, rates at 8 rows, ...), the layout
+    /// `ColumnBufs::pack` makes.
+    pub fn compact(&mut self) {
+        let (cap, rows) = (self.cap, self.rows);
+        let bytes = self.bytes_mut();
+        // Each column moves left, and never onto a column not moved yet (off_k+1 * rows <= off_k+1 * cap).
+        for (off, size) in ARENA_COLUMNS {
+            let from = off * cap;
+            if from + rows * size <= bytes.len() {
+                bytes.copy_within(from..from + rows * size, off * rows);
+            }
+        }
+    }
+
+    #[inline]
+    fn put<const N: usize>(&mut self, at: usize, v: [u8; N]) {
+        debug_assert!(at + N <= self.words.len() * 8);
+        // SAFETY: callers write row `r < cap` of a column, inside the `ROW_BYTES * cap` bytes.
+        unsafe {
+            self.words
+                .as_mut_ptr()
+                .cast::<u8>()
+                .add(at)
+                .cast::<[u8; N]>()
+                .write_unaligned(v)
+        }
+    }
+
+    /// Append a row.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub fn row(
+        &mut self,
+        line: u32,
+        off: u32,
+        len: u32,
+        ty: u8,
+        value: f64,
+        rate: f64,
+        flags: u8,
+        id: i32,
+    ) {
+        if self.rows >= self.cap {
+            self.set_cap((self.cap * 2).max(64), true);
+        }
+        let (r, c) = (self.rows, self.cap);
+        self.put(8 * r, value.to_le_bytes());
+        self.put(8 * c + 8 * r, rate.to_le_bytes());
+        self.put(16 * c + 4 * r, id.to_le_bytes());
+        self.put(20 * c + 4 * r, line.to_le_bytes());
+        self.put(24 * c + 4 * r, off.to_le_bytes());
+        self.put(28 * c + 4 * r, len.to_le_bytes());
+        self.put(32 * c + r, [ty]);
+        self.put(33 * c + r, [flags]);
+        self.rows = r + 1;
+    }
+}
+
+/// A [`Sink`] filling a [`ColumnArena`].
+#[derive(Debug)]
+pub struct ArenaColumns<'a, 'b> {
+    input: &'a [u8],
+    /// The columns.
+    pub arena: &'b mut ColumnArena,
+}
+
+impl<'a, 'b> ArenaColumns<'a, 'b> {
+    /// Columns over `input`, writing into the arena (emptied; room for short lines).
+    pub fn new(input: &'a [u8], arena: &'b mut ColumnArena) -> Self {
+        arena.reset(input.len() / 24 + 1);
+        ArenaColumns { input, arena }
+    }
+
+    #[inline]
+    fn row(&mut self, line: usize, name: &str, ty: u8, value: f64, rate: f64, flags: u8, id: i32) {
+        let off = byte_offset(self.input, name) as u32;
+        self.arena.row(
+            line as u32,
+            off,
+            name.len() as u32,
+            ty,
+            value,
+            rate,
+            flags,
+            id,
+        );
+    }
+}
+
+impl<'a> Sink<'a> for ArenaColumns<'a, '_> {
+    #[inline]
+    fn begin_line(&mut self, _start: usize, _len: usize) {}
+
+    #[inline]
+    fn value(&mut self, line: usize, name: &'a str, s: Val<'a, '_>, cat: CatalogMatch<'a>) {
+        let value = match s.value() {
+            SampleValue::Number(n) => n.as_f64(),
+            SampleValue::Set(_) => f64::NAN,
+        };
+        let mut flags = if s.delta() { COL_DELTA } else { 0 };
+        let id = match cat {
+            CatalogMatch::Metric { recognized, .. } => recognized.metric.id() as i32,
+            CatalogMatch::KindMismatch => {
+                flags |= COL_KIND_MISMATCH;
+                -1
+            }
+            CatalogMatch::None => -1,
+        };
+        let rate = s.sample_rate().unwrap_or(f64::NAN);
+        self.row(line, name, type_code(s.ty()), value, rate, flags, id);
+    }
+
+    fn event(&mut self, e: &Event<'a>) {
+        self.row(e.line, e.title, TYPE_EVENT, f64::NAN, f64::NAN, 0, -1);
+    }
+
+    fn service_check(&mut self, s: &ServiceCheck<'a>) {
+        let status = f64::from(s.status);
+        self.row(s.line, s.name, TYPE_SERVICE_CHECK, status, f64::NAN, 0, -1);
+    }
+
+    fn error(&mut self, e: &DecodeError) {
+        let b = &mut *self.arena;
+        b.errors.push(e.line as u32);
+        b.errors.push(e.column as u32);
+        b.errors.push(b.msg.len() as u32);
+        write_detail(e, &mut b.msg);
+        b.errors.push(b.msg.len() as u32);
+    }
+}
+
 /// Collects a byte stream and hands out complete lines for the streaming decoder.
 #[derive(Debug, Default)]
 pub struct LineBuffer {
@@ -1264,6 +1480,47 @@ mod tests {
         );
         assert_eq!(n, 4, "{:?}", log.0);
         assert!(log.0[3].starts_with("DecodeError { line: 4, column: 2"));
+    }
+
+    /// The in-place arena (also after growing, and after compaction) holds exactly what the
+    /// per-column buffers hold.
+    #[test]
+    fn arena_matches_column_buffers() {
+        let mut arena = ColumnArena::default();
+        let many = "a:1|c\nk:1:2:3:4:5:6:7:8|d\n".repeat(300);
+        for input in [
+            &b"realm.h.connection.online:3|g\nbad\nk:1:2|d\n_sc|x|1\n_e{1,1}:t|x\nu:a|s"[..],
+            b"",
+            many.as_bytes(),
+            b"x:1|c",
+        ] {
+            let mut cols = ColumnBufs::default();
+            let mut c = Columns::new(input, &mut cols);
+            run(
+                input,
+                None,
+                1,
+                usize::MAX,
+                &mut CatalogCache::default(),
+                &mut c,
+            );
+            cols.pack();
+            let mut a = ArenaColumns::new(input, &mut arena);
+            run(
+                input,
+                None,
+                1,
+                usize::MAX,
+                &mut CatalogCache::default(),
+                &mut a,
+            );
+            assert_eq!(arena.rows, cols.len());
+            assert!(arena.cap >= arena.rows);
+            assert_eq!(arena.errors, cols.errors);
+            assert_eq!(arena.msg, cols.msg);
+            arena.compact();
+            assert_eq!(arena.packed(), &cols.arena[..]);
+        }
     }
 
     #[test]

@@ -36,7 +36,7 @@ use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
 use realm_metrics::Metric;
 use wasm_bindgen::prelude::*;
 
-use emit::{CatalogCache, ColumnBufs, Columns, LineBuffer, Tape};
+use emit::{ArenaColumns, CatalogCache, ColumnArena, LineBuffer, Tape};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -222,6 +222,21 @@ extern "C" {
     #[wasm_bindgen(js_name = encodeInput)]
     fn encode_input(memory: &JsValue, input: &JsValue, ptr: u32, cap: u32) -> f64;
 
+    #[wasm_bindgen(js_name = columnViews)]
+    #[allow(clippy::too_many_arguments)]
+    fn column_views(
+        cache: &JsValue,
+        memory: &JsValue,
+        count: u32,
+        arena: u32,
+        cap: u32,
+        errors: u32,
+        error_words: u32,
+        msg: u32,
+        msg_len: u32,
+        ascii: bool,
+    ) -> JsValue;
+
     #[wasm_bindgen(js_name = buildColumns)]
     #[allow(clippy::too_many_arguments)]
     fn build_columns(
@@ -246,7 +261,7 @@ struct Scratch {
     u: Vec<u32>,
     f: Vec<f64>,
     msg: Vec<u8>,
-    columns: ColumnBufs,
+    columns: ColumnArena,
     cache: CatalogCache,
 }
 
@@ -427,7 +442,7 @@ pub fn decode_columns(
             }
         };
         let bytes = input_buf.get(..len).unwrap_or(&[]);
-        let mut cols = Columns::new(bytes, &mut s.columns);
+        let mut cols = ArenaColumns::new(bytes, &mut s.columns);
         emit::run(
             bytes,
             prefix.as_deref(),
@@ -436,13 +451,13 @@ pub fn decode_columns(
             &mut s.cache,
             &mut cols,
         );
-        s.columns.pack();
+        s.columns.compact();
         let c = &s.columns;
         let result = with_js(|memory, _| {
             build_columns(
                 memory,
-                c.len() as u32,
-                ptr(&c.arena),
+                c.rows as u32,
+                c.ptr() as usize as u32,
                 ptr(&c.errors),
                 c.errors.len() as u32,
                 ptr(&c.msg),
@@ -453,6 +468,80 @@ pub fn decode_columns(
         s.input = input_buf;
         Ok(result)
     })
+}
+
+/// A reusable `decodeColumns()`: each `decode()` writes the columns into buffers in wasm memory
+/// that this decoder keeps, and returns typed-array views on them. The views are reused by the
+/// next `decode()` (they are valid until then, or until any call of this module grows its
+/// memory), and their length is the capacity: read rows `0..count`. No allocation per call in
+/// the common case, so it is the fastest way to decode many small packets.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct ColumnDecoder {
+    arena: ColumnArena,
+    prefix: Option<String>,
+    views: JsValue,
+}
+
+#[wasm_bindgen]
+impl ColumnDecoder {
+    /// A decoder; `options.prefix` as for `decodeColumns()`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_optional_param_type = "DecodeOptions")] options: Option<Object>,
+    ) -> Result<ColumnDecoder, JsError> {
+        let prefix = read_prefix("ColumnDecoder", options.as_deref())?;
+        Ok(ColumnDecoder {
+            arena: ColumnArena::default(),
+            prefix,
+            views: Object::new().into(),
+        })
+    }
+
+    /// Decode `input` as `decodeColumns()` does, into this decoder's reused columns.
+    #[wasm_bindgen(unchecked_return_type = "ColumnsResult")]
+    pub fn decode(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] input: JsValue,
+    ) -> Result<JsValue, JsError> {
+        with_scratch(|s| {
+            let mut input_buf = std::mem::take(&mut s.input);
+            let len = match read_input("ColumnDecoder.decode", &input, &mut input_buf) {
+                Ok((_, len)) => len,
+                Err(e) => {
+                    s.input = input_buf;
+                    return Err(e);
+                }
+            };
+            let bytes = input_buf.get(..len).unwrap_or(&[]);
+            let mut cols = ArenaColumns::new(bytes, &mut self.arena);
+            emit::run(
+                bytes,
+                self.prefix.as_deref(),
+                1,
+                usize::MAX,
+                &mut s.cache,
+                &mut cols,
+            );
+            let c = &self.arena;
+            let result = with_js(|memory, _| {
+                column_views(
+                    &self.views,
+                    memory,
+                    c.rows as u32,
+                    c.ptr() as usize as u32,
+                    c.cap as u32,
+                    ptr(&c.errors),
+                    c.errors.len() as u32,
+                    ptr(&c.msg),
+                    c.msg.len() as u32,
+                    bytes.is_ascii(),
+                )
+            });
+            s.input = input_buf;
+            Ok(result)
+        })
+    }
 }
 
 /// The Realm Object Server metric catalog: 18 rows `{ id, name, kind, group, description }` in

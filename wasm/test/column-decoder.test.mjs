@@ -1,0 +1,50 @@
+// ColumnDecoder: the same rows as decodeColumns(), in reused views on wasm memory.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { wasm } from './helpers.mjs';
+
+const KEYS = ['values', 'sampleRates', 'types', 'flags', 'catalogIds', 'lines', 'nameOffsets', 'nameLengths'];
+
+function same(got, want) {
+  assert.equal(got.count, want.count);
+  assert.equal(got.ascii, want.ascii);
+  assert.equal(got.errorCount, want.errorCount);
+  assert.deepStrictEqual(got.errors, want.errors);
+  for (const k of KEYS) {
+    assert.ok(got[k].length >= got.count, k);
+    assert.deepStrictEqual([...got[k].subarray(0, got.count)], [...want[k]], k);
+  }
+}
+
+test('ColumnDecoder.decode equals decodeColumns, across calls and growth', () => {
+  const d = new wasm.ColumnDecoder();
+  const p = new wasm.ColumnDecoder({ prefix: 'ros' });
+  const inputs = [
+    'realm.h.connection.online:-3|g\nbad\nx:1.5|ms|@0.25\n_e{1,1}:t|x\n_sc|n|3\nu:a|s\nrealm.h.realms.open:1|c',
+    '',
+    'a:1|c',
+    'k:1:2:3:4:5:6:7:8:9|d\n'.repeat(500),
+    'ros.connection.online:5|g\ncafé:1|c\n\xff',
+    new TextEncoder().encode('a:1|c\nb:2|g|#x:y\r\n'),
+    'a:1|c\n'.repeat(3000),
+    'realm.w.protocol.7.used:1|c',
+  ];
+  for (let round = 0; round < 2; round++) {
+    for (const input of inputs) {
+      // The reference first: another call may grow memory, which detaches the views.
+      const want = wasm.decodeColumns(input);
+      same(d.decode(input), want);
+      const wantP = wasm.decodeColumns(input, { prefix: 'ros' });
+      same(p.decode(input), wantP);
+    }
+  }
+  // Views are reused while the buffer does not move.
+  const a = d.decode('a:1|c');
+  const b = d.decode('b:2|c');
+  assert.equal(a.values, b.values);
+  assert.equal(b.values[0], 2);
+  assert.throws(() => d.decode(42), /ColumnDecoder.decode: input must be/);
+  assert.throws(() => new wasm.ColumnDecoder({ prefix: 1 }), /options.prefix must be a string/);
+  d.free();
+  p.free();
+});
