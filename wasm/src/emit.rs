@@ -1141,6 +1141,7 @@ impl<'a, 'b> ArenaColumns<'a, 'b> {
     }
 
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     fn row(&mut self, line: usize, name: &str, ty: u8, value: f64, rate: f64, flags: u8, id: i32) {
         let off = byte_offset(self.input, name) as u32;
         self.arena.row(
