@@ -12,7 +12,8 @@ use super::{EmitError, Shared, Stats};
 use crate::catalog::{Kind, Metric};
 use crate::wire::{EncodeError, Encoder, LineOptions, LineTooLong, Packer, Tag, Value};
 
-/// Consecutive send errors after which the address is resolved again and the socket reopened.
+/// Failed sends, out of the last 16, after which the address is resolved again and the socket
+/// reopened.
 const RECONNECT_AFTER: u32 = 8;
 /// At most this many errors per flush are passed to the error callback.
 const MAX_REPORTED: usize = 16;
@@ -55,7 +56,7 @@ pub(crate) struct FlushState {
     packet: Vec<u8>,
     /// The sample buffer's twin, swapped in at each flush.
     spare: Vec<Pending>,
-    consecutive_errors: u32,
+    recent_sends: u32,
     /// Drop totals already reported: cardinality, samples, protocol versions.
     reported: [u64; 3],
 }
@@ -67,7 +68,7 @@ impl FlushState {
             line: std::vec![0; max_payload],
             packet: std::vec![0; max_payload],
             spare: Vec::new(),
-            consecutive_errors: 0,
+            recent_sends: 0,
             reported: [0; 3],
         }
     }
@@ -78,7 +79,11 @@ struct Sender<'a> {
     transport: &'a mut Transport,
     stats: &'a StatCells,
     errors: &'a mut Vec<EmitError>,
-    consecutive: &'a mut u32,
+    /// The outcome of the last 32 sends, one bit each (1 = refused), newest lowest. The socket
+    /// is reopened when [`RECONNECT_AFTER`] of the last 16 sends failed: counting only
+    /// consecutive errors would never fire against a closed UDP port, where sends alternate
+    /// between failing and succeeding (each ICMP error fails the next send).
+    recent: &'a mut u32,
     first: Option<EmitError>,
 }
 
@@ -99,13 +104,14 @@ impl Sender<'_> {
                 self.stats
                     .bytes_sent
                     .fetch_add(datagram.len() as u64, Relaxed);
-                *self.consecutive = 0;
+                *self.recent <<= 1;
             }
             Err(e) => {
                 self.stats.send_errors.fetch_add(1, Relaxed);
                 self.report(EmitError::send(&e));
-                *self.consecutive += 1;
-                if *self.consecutive % RECONNECT_AFTER == 0 {
+                *self.recent = (*self.recent << 1) | 1;
+                if (*self.recent & 0xffff).count_ones() >= RECONNECT_AFTER {
+                    *self.recent = 0;
                     match self.transport.reconnect() {
                         Ok(()) => {
                             self.stats.reconnects.fetch_add(1, Relaxed);
@@ -227,7 +233,7 @@ impl Shared {
             line,
             packet,
             spare,
-            consecutive_errors,
+            recent_sends,
             reported,
         } = st;
         let global: Vec<Tag<'_>> = cfg.tags.iter().map(|(k, v)| Tag::new(k, Some(v))).collect();
@@ -235,7 +241,7 @@ impl Shared {
             transport,
             stats: &self.stats,
             errors,
-            consecutive: consecutive_errors,
+            recent: recent_sends,
             first: None,
         };
         // Validated at build; should this ever fail, report it and send nothing.
