@@ -30,6 +30,9 @@ for t in ffi-c/test.sh node/test.sh wasm/test.sh cli/dashboard/test.sh tests/pip
   bash "$t"
 done
 
+step "soak: 4 threads for 10 s, exact totals, flat RSS (bash scripts/soak.sh 600 for the long one)"
+bash scripts/soak.sh 10
+
 step "fuzz (${FUZZ_SECONDS:-60}s per target)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
 
