@@ -813,8 +813,9 @@ impl<'a> Sink<'a> for Tape<'a, '_> {
     }
 }
 
+#[cfg(test)] // the reference the arena is tested against
 /// The column vectors behind `decodeColumns()`, as little-endian bytes so that
-/// [`ColumnBufs::pack`] only concatenates them.
+/// `ColumnBufs::pack` only concatenates them.
 #[derive(Debug, Default)]
 pub struct ColumnBufs {
     /// Rows written.
@@ -839,13 +840,14 @@ pub struct ColumnBufs {
     pub errors: Vec<u32>,
     /// Error texts (ASCII).
     pub msg: Vec<u8>,
-    /// The columns back to back (see [`ColumnBufs::pack`]).
+    /// The columns back to back (see `ColumnBufs::pack`).
     pub arena: Vec<u8>,
 }
 
-/// Bytes per row in [`ColumnBufs::arena`].
+/// Bytes per row in `ColumnBufs::arena`.
 pub const ROW_BYTES: usize = 34;
 
+#[cfg(test)] // the reference the arena is tested against
 impl ColumnBufs {
     /// Empty every column, making room for about `rows` rows.
     pub fn clear(&mut self, rows: usize) {
@@ -906,7 +908,8 @@ pub const COL_DELTA: u8 = 1;
 /// Column flag: a catalog name with the wrong type.
 pub const COL_KIND_MISMATCH: u8 = 2;
 
-/// A [`Sink`] filling [`ColumnBufs`].
+#[cfg(test)] // the reference the arena is tested against
+/// A [`Sink`] filling `ColumnBufs`.
 #[derive(Debug)]
 pub struct Columns<'a, 'b> {
     input: &'a [u8],
@@ -914,6 +917,7 @@ pub struct Columns<'a, 'b> {
     pub bufs: &'b mut ColumnBufs,
 }
 
+#[cfg(test)] // the reference the arena is tested against
 impl<'a, 'b> Columns<'a, 'b> {
     /// Columns over `input`, writing into the (cleared) buffers.
     pub fn new(input: &'a [u8], bufs: &'b mut ColumnBufs) -> Self {
@@ -940,6 +944,7 @@ impl<'a, 'b> Columns<'a, 'b> {
     }
 }
 
+#[cfg(test)] // the reference the arena is tested against
 impl<'a> Sink<'a> for Columns<'a, '_> {
     #[inline]
     fn begin_line(&mut self, _start: usize, _len: usize) {}
