@@ -248,6 +248,27 @@ unsafe fn em<'a>(m: *const realm_metrics) -> Result<&'a Emitter, realm_metrics_s
     }
 }
 
+/// The shared body of the catalog entry points: check the handle and the metric id, run `f`,
+/// and turn its result (or a panic) into a status.
+///
+/// # Safety
+/// `m` is NULL or a live pointer from realm_metrics_new.
+#[inline(always)]
+unsafe fn on_metric(
+    m: *const realm_metrics,
+    metric_id: u32,
+    f: impl FnOnce(&Emitter, ::realm_metrics::Metric) -> Result<(), EmitError>,
+) -> realm_metrics_status {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let e = tri!(unsafe { em(m) });
+        let Some(metric) = metric(metric_id) else {
+            return REALM_METRICS_UNKNOWN_METRIC;
+        };
+        done(f(e, metric))
+    })
+}
+
 #[inline(always)]
 fn done(r: Result<(), EmitError>) -> realm_metrics_status {
     match r {
@@ -268,14 +289,8 @@ pub unsafe extern "C" fn realm_metrics_increment(
     metric_id: u32,
     n: u64,
 ) -> realm_metrics_status {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        let e = tri!(unsafe { em(m) });
-        let Some(metric) = metric(metric_id) else {
-            return REALM_METRICS_UNKNOWN_METRIC;
-        };
-        done(e.count(metric, n))
-    })
+    // SAFETY: forwarded from the caller.
+    unsafe { on_metric(m, metric_id, |e, metric| e.count(metric, n)) }
 }
 
 /// Set the catalog gauge `metric` to `value` (negative values are fine; the wire stays
@@ -289,14 +304,8 @@ pub unsafe extern "C" fn realm_metrics_gauge_set(
     metric_id: u32,
     value: i64,
 ) -> realm_metrics_status {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        let e = tri!(unsafe { em(m) });
-        let Some(metric) = metric(metric_id) else {
-            return REALM_METRICS_UNKNOWN_METRIC;
-        };
-        done(e.gauge_set(metric, value))
-    })
+    // SAFETY: forwarded from the caller.
+    unsafe { on_metric(m, metric_id, |e, metric| e.gauge_set(metric, value)) }
 }
 
 /// Change the catalog gauge `metric` by `delta` in process (the wire carries the new absolute
@@ -310,14 +319,8 @@ pub unsafe extern "C" fn realm_metrics_gauge_add(
     metric_id: u32,
     delta: i64,
 ) -> realm_metrics_status {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        let e = tri!(unsafe { em(m) });
-        let Some(metric) = metric(metric_id) else {
-            return REALM_METRICS_UNKNOWN_METRIC;
-        };
-        done(e.gauge_add(metric, delta))
-    })
+    // SAFETY: forwarded from the caller.
+    unsafe { on_metric(m, metric_id, |e, metric| e.gauge_add(metric, delta)) }
 }
 
 /// Count one connection over sync protocol `version` (`protocol.<version>.used`). Past 64
