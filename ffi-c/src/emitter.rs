@@ -226,13 +226,8 @@ pub unsafe extern "C" fn realm_metrics_new(
 /// `m` is NULL or was returned by realm_metrics_new and not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn realm_metrics_free(m: *mut realm_metrics) {
-    if m.is_null() {
-        return;
-    }
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: m came from Box::into_raw in realm_metrics_new (caller).
-        drop(unsafe { Box::from_raw(m) });
-    }));
+    // SAFETY: forwarded from the caller.
+    unsafe { free_box(m) }
 }
 
 /// Borrow the emitter behind a C pointer.
@@ -246,6 +241,67 @@ unsafe fn em<'a>(m: *const realm_metrics) -> Result<&'a Emitter, realm_metrics_s
         Some(m) => Ok(&m.emitter),
         None => Err(REALM_METRICS_NULL_ARGUMENT),
     }
+}
+
+/// Free a handle made by `Box::into_raw`; NULL is fine, and a panic in a destructor stops here.
+///
+/// # Safety
+/// `p` is NULL or from `Box::into_raw` and not freed yet.
+unsafe fn free_box<T>(p: *mut T) {
+    if !p.is_null() {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: from Box::into_raw (caller).
+            drop(unsafe { Box::from_raw(p) })
+        }));
+    }
+}
+
+/// Run `f` on the handle behind a C pointer (NULL: REALM_METRICS_NULL_ARGUMENT).
+///
+/// # Safety
+/// `p` is NULL or a live handle.
+#[inline(always)]
+unsafe fn with_handle<T>(p: *const T, f: impl FnOnce(&T)) -> realm_metrics_status {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        match unsafe { p.as_ref() } {
+            Some(h) => {
+                f(h);
+                REALM_METRICS_OK
+            }
+            None => REALM_METRICS_NULL_ARGUMENT,
+        }
+    })
+}
+
+/// Register `name` with `f` and hand C a boxed handle made by `wrap`; `*out` is written only on
+/// success.
+///
+/// # Safety
+/// `m` is NULL or live; `name` NULL or NUL-terminated; `out` NULL or writable.
+unsafe fn register<T, H>(
+    m: *mut realm_metrics,
+    name: *const c_char,
+    out: *mut *mut H,
+    f: impl FnOnce(&Emitter, &str) -> Result<T, EmitError>,
+    wrap: impl FnOnce(T) -> H,
+) -> realm_metrics_status {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let e = tri!(unsafe { em(m) });
+        let name = tri!(unsafe { req_str(name) });
+        if out.is_null() {
+            return REALM_METRICS_NULL_ARGUMENT;
+        }
+        match f(e, name) {
+            Ok(h) => {
+                // SAFETY: out is non-NULL and writable (caller).
+                unsafe { *out = Box::into_raw(Box::new(wrap(h))) };
+                REALM_METRICS_OK
+            }
+            Err(err) => err.into(),
+        }
+    })
 }
 
 /// The shared body of the catalog entry points: check the handle and the metric id, run `f`,
@@ -448,22 +504,12 @@ pub unsafe extern "C" fn realm_metrics_register_counter(
     name: *const c_char,
     out: *mut *mut realm_metrics_counter,
 ) -> realm_metrics_status {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        let e = tri!(unsafe { em(m) });
-        let name = tri!(unsafe { req_str(name) });
-        if out.is_null() {
-            return REALM_METRICS_NULL_ARGUMENT;
-        }
-        match e.counter(name) {
-            Ok(counter) => {
-                // SAFETY: out is non-NULL and writable (caller).
-                unsafe { *out = Box::into_raw(Box::new(realm_metrics_counter { counter })) };
-                REALM_METRICS_OK
-            }
-            Err(err) => err.into(),
-        }
-    })
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        register(m, name, out, Emitter::counter, |counter| {
+            realm_metrics_counter { counter }
+        })
+    }
 }
 
 /// Add `n` to a registered counter.
@@ -475,16 +521,8 @@ pub unsafe extern "C" fn realm_metrics_counter_add(
     c: *const realm_metrics_counter,
     n: u64,
 ) -> realm_metrics_status {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        match unsafe { c.as_ref() } {
-            Some(c) => {
-                c.counter.increment(n);
-                REALM_METRICS_OK
-            }
-            None => REALM_METRICS_NULL_ARGUMENT,
-        }
-    })
+    // SAFETY: forwarded from the caller.
+    unsafe { with_handle(c, |c| c.counter.increment(n)) }
 }
 
 /// Free a counter handle (the metric stays registered). NULL is fine.
@@ -493,12 +531,8 @@ pub unsafe extern "C" fn realm_metrics_counter_add(
 /// `c` is NULL or from realm_metrics_register_counter and not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn realm_metrics_counter_free(c: *mut realm_metrics_counter) {
-    if !c.is_null() {
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            // SAFETY: from Box::into_raw (caller).
-            drop(unsafe { Box::from_raw(c) })
-        }));
-    }
+    // SAFETY: forwarded from the caller.
+    unsafe { free_box(c) }
 }
 
 /// Register (once) the custom gauge `name` and return a handle. Free it with
@@ -512,22 +546,12 @@ pub unsafe extern "C" fn realm_metrics_register_gauge(
     name: *const c_char,
     out: *mut *mut realm_metrics_gauge,
 ) -> realm_metrics_status {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        let e = tri!(unsafe { em(m) });
-        let name = tri!(unsafe { req_str(name) });
-        if out.is_null() {
-            return REALM_METRICS_NULL_ARGUMENT;
-        }
-        match e.gauge(name) {
-            Ok(gauge) => {
-                // SAFETY: out is non-NULL and writable (caller).
-                unsafe { *out = Box::into_raw(Box::new(realm_metrics_gauge { gauge })) };
-                REALM_METRICS_OK
-            }
-            Err(err) => err.into(),
-        }
-    })
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        register(m, name, out, Emitter::gauge, |gauge| realm_metrics_gauge {
+            gauge,
+        })
+    }
 }
 
 /// Set a registered gauge.
@@ -539,16 +563,8 @@ pub unsafe extern "C" fn realm_metrics_gauge_handle_set(
     g: *const realm_metrics_gauge,
     value: i64,
 ) -> realm_metrics_status {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        match unsafe { g.as_ref() } {
-            Some(g) => {
-                g.gauge.set(value);
-                REALM_METRICS_OK
-            }
-            None => REALM_METRICS_NULL_ARGUMENT,
-        }
-    })
+    // SAFETY: forwarded from the caller.
+    unsafe { with_handle(g, |g| g.gauge.set(value)) }
 }
 
 /// Change a registered gauge by `delta` in process.
@@ -560,16 +576,8 @@ pub unsafe extern "C" fn realm_metrics_gauge_handle_add(
     g: *const realm_metrics_gauge,
     delta: i64,
 ) -> realm_metrics_status {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        match unsafe { g.as_ref() } {
-            Some(g) => {
-                g.gauge.add(delta);
-                REALM_METRICS_OK
-            }
-            None => REALM_METRICS_NULL_ARGUMENT,
-        }
-    })
+    // SAFETY: forwarded from the caller.
+    unsafe { with_handle(g, |g| g.gauge.add(delta)) }
 }
 
 /// Free a gauge handle (the gauge keeps being sent). NULL is fine.
@@ -578,12 +586,8 @@ pub unsafe extern "C" fn realm_metrics_gauge_handle_add(
 /// `g` is NULL or from realm_metrics_register_gauge and not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn realm_metrics_gauge_free(g: *mut realm_metrics_gauge) {
-    if !g.is_null() {
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            // SAFETY: from Box::into_raw (caller).
-            drop(unsafe { Box::from_raw(g) })
-        }));
-    }
+    // SAFETY: forwarded from the caller.
+    unsafe { free_box(g) }
 }
 
 /// Record one sample of a timer (`ms`), histogram (`h`) or distribution (`d`) named `name`:
