@@ -24,7 +24,9 @@ fi
 cargo_tool() { # name version binary
   if ! "$3" --version 2>/dev/null | grep -q "$2"; then
     log "cargo install $1 $2"
-    cargo install "$1" --version "$2" --locked
+    # --locked first; when a crate its lock file names is no longer in the registry's index
+    # (wasm-bindgen-cli 0.2.130 names a yanked webpki-roots), resolve afresh at the same version.
+    cargo install "$1" --version "$2" --locked || cargo install "$1" --version "$2"
   fi
 }
 cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" cargo-fuzz
