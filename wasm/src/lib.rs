@@ -424,6 +424,23 @@ pub fn decode(
     })
 }
 
+/// Copy `input` into `buf` and decode it into `arena` (the shared body of `decodeColumns()` and
+/// `ColumnDecoder.decode()`); returns the input's length in `buf`.
+fn fill_arena(
+    what: &str,
+    input: &JsValue,
+    buf: &mut Vec<u8>,
+    prefix: Option<&str>,
+    cache: &mut CatalogCache,
+    arena: &mut ColumnArena,
+) -> Result<usize, JsError> {
+    let (_, len) = read_input(what, input, buf)?;
+    let bytes = buf.get(..len).unwrap_or(&[]);
+    let mut cols = ArenaColumns::new(bytes, arena);
+    emit::run(bytes, prefix, 1, usize::MAX, cache, &mut cols);
+    Ok(len)
+}
+
 /// Decode StatsD text into typed arrays (one row per value, event and service check): the fast
 /// path for dashboards. See `ColumnsResult` for the columns and the type-code table.
 #[wasm_bindgen(js_name = decodeColumns, unchecked_return_type = "ColumnsResult")]
@@ -434,23 +451,22 @@ pub fn decode_columns(
     let prefix = read_prefix("decodeColumns", options.as_deref())?;
     with_scratch(|s| {
         let mut input_buf = std::mem::take(&mut s.input);
-        let len = match read_input("decodeColumns", &input, &mut input_buf) {
-            Ok((_, len)) => len,
+        let filled = fill_arena(
+            "decodeColumns",
+            &input,
+            &mut input_buf,
+            prefix.as_deref(),
+            &mut s.cache,
+            &mut s.columns,
+        );
+        let len = match filled {
+            Ok(len) => len,
             Err(e) => {
                 s.input = input_buf;
                 return Err(e);
             }
         };
         let bytes = input_buf.get(..len).unwrap_or(&[]);
-        let mut cols = ArenaColumns::new(bytes, &mut s.columns);
-        emit::run(
-            bytes,
-            prefix.as_deref(),
-            1,
-            usize::MAX,
-            &mut s.cache,
-            &mut cols,
-        );
         s.columns.compact();
         let c = &s.columns;
         let result = with_js(|memory, _| {
@@ -506,23 +522,22 @@ impl ColumnDecoder {
     ) -> Result<JsValue, JsError> {
         with_scratch(|s| {
             let mut input_buf = std::mem::take(&mut s.input);
-            let len = match read_input("ColumnDecoder.decode", &input, &mut input_buf) {
-                Ok((_, len)) => len,
+            let filled = fill_arena(
+                "ColumnDecoder.decode",
+                &input,
+                &mut input_buf,
+                self.prefix.as_deref(),
+                &mut s.cache,
+                &mut self.arena,
+            );
+            let len = match filled {
+                Ok(len) => len,
                 Err(e) => {
                     s.input = input_buf;
                     return Err(e);
                 }
             };
             let bytes = input_buf.get(..len).unwrap_or(&[]);
-            let mut cols = ArenaColumns::new(bytes, &mut self.arena);
-            emit::run(
-                bytes,
-                self.prefix.as_deref(),
-                1,
-                usize::MAX,
-                &mut s.cache,
-                &mut cols,
-            );
             let c = &self.arena;
             let result = with_js(|memory, _| {
                 column_views(
