@@ -262,32 +262,208 @@ fn parse_version(v: &str) -> Option<u64> {
     v.parse().ok()
 }
 
+/// The last eight bytes of each row's name, as a little-endian word (every name is longer).
+// Evaluated at compile time: an out-of-range index fails the build.
+#[allow(clippy::indexing_slicing)]
+const TAILS: [u64; METRIC_COUNT] = {
+    let mut t = [0u64; METRIC_COUNT];
+    let mut i = 0;
+    while i < METRIC_COUNT {
+        t[i] = const_tail8(Metric::ALL[i].name().as_bytes());
+        i += 1;
+    }
+    t
+};
+
+/// The last eight bytes of `b` as a little-endian word (0 when shorter).
+#[inline(always)]
+fn tail8(b: &[u8]) -> u64 {
+    b.len()
+        .checked_sub(8)
+        .and_then(|at| b.get(at..))
+        .and_then(|w| w.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+/// [`tail8`] at compile time.
+#[allow(clippy::indexing_slicing)]
+const fn const_tail8(b: &[u8]) -> u64 {
+    if b.len() < 8 {
+        return 0;
+    }
+    let mut w = 0u64;
+    let mut k = 0;
+    while k < 8 {
+        w |= (b[b.len() - 8 + k] as u64) << (8 * k);
+        k += 1;
+    }
+    w
+}
+
+/// `.used` in the top five bytes of a tail word.
+const USED_TAIL: u64 = const_tail8(b"\0\0\0.used");
+const USED_MASK: u64 = 0xffff_ffff_ff00_0000;
+
+/// Whether `a` and `b` are equal, eight bytes at a time (a `memcmp` call is a byte loop in
+/// wasm).
+#[inline(always)]
+fn same_long(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() || n < 8 {
+        return a == b;
+    }
+    let mut k = 0;
+    while k + 8 < n {
+        if word(a, k) != word(b, k) {
+            return false;
+        }
+        k += 8;
+    }
+    word(a, n - 8) == word(b, n - 8)
+}
+
+/// Bytes `at..at + 8` of `b` as a little-endian word (0 past the end).
+#[inline(always)]
+fn word(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 8)
+        .and_then(|w| w.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+/// What ends a name: the row and its name's length, and for the templated row the version.
+#[derive(Clone, Copy)]
+struct Suffix {
+    metric: Metric,
+    len: usize,
+    version: Option<u64>,
+}
+
+/// The row whose name `name` ends with (for the templated row, a `protocol.<digits>.used`
+/// ending with a version that fits a `u64`). No row's name is a `.`-suffix of another's, so at
+/// most one name can end `name` after a `.`: the twins share theirs, and the first is returned.
+#[inline]
+fn catalog_suffix(name: &[u8]) -> Option<Suffix> {
+    let tail = tail8(name);
+    if tail & USED_MASK == USED_TAIL {
+        let digits_end = name.len() - 5;
+        let mut d = digits_end;
+        while d > 0 && name.get(d - 1).is_some_and(u8::is_ascii_digit) {
+            d -= 1;
+        }
+        if d == digits_end || d < 9 || name.get(d - 9..d) != Some(b"protocol.") {
+            return None;
+        }
+        let version = parse_version(core::str::from_utf8(name.get(d..digits_end)?).ok()?)?;
+        return Some(Suffix {
+            metric: Metric::ProtocolVersionUsed,
+            len: name.len() - (d - 9),
+            version: Some(version),
+        });
+    }
+    let mut slot = tail_slot(tail);
+    loop {
+        let entry = TAIL_TABLE.get(slot)?;
+        if entry.rows[0] == NO_ROW {
+            return None;
+        }
+        if entry.tail == tail {
+            break;
+        }
+        slot = (slot + 1) % TAIL_SLOTS;
+    }
+    for &i in &TAIL_TABLE.get(slot)?.rows {
+        let m = *Metric::ALL.get(usize::from(i))?;
+        let row = m.name().as_bytes();
+        if let Some(end) = name
+            .len()
+            .checked_sub(row.len())
+            .and_then(|at| name.get(at..))
+        {
+            if same_long(end, row) {
+                return Some(Suffix {
+                    metric: m,
+                    len: row.len(),
+                    version: None,
+                });
+            }
+        }
+    }
+    None
+}
+
+/// Slots of [`TAIL_TABLE`]: a power of two, well over the rows (short probes, and always an
+/// empty slot to end one).
+const TAIL_SLOTS: usize = 64;
+const NO_ROW: u8 = u8::MAX;
+
+/// The rows (up to three, [`NO_ROW`] after them) whose names end with one tail word.
+#[derive(Clone, Copy)]
+struct TailEntry {
+    tail: u64,
+    rows: [u8; 3],
+}
+
+#[inline(always)]
+const fn tail_slot(tail: u64) -> usize {
+    (tail.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize % TAIL_SLOTS
+}
+
+/// Open addressing from tail words to rows, built at compile time (more than three rows on one
+/// tail fails the build).
+#[allow(clippy::indexing_slicing)]
+const TAIL_TABLE: [TailEntry; TAIL_SLOTS] = {
+    let mut t = [TailEntry {
+        tail: 0,
+        rows: [NO_ROW; 3],
+    }; TAIL_SLOTS];
+    let mut i = 0;
+    while i < METRIC_COUNT {
+        let tail = TAILS[i];
+        let mut slot = tail_slot(tail);
+        while t[slot].rows[0] != NO_ROW && t[slot].tail != tail {
+            slot = (slot + 1) % TAIL_SLOTS;
+        }
+        t[slot].tail = tail;
+        let mut k = 0;
+        while t[slot].rows[k] != NO_ROW {
+            k += 1;
+        }
+        t[slot].rows[k] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// The row of `suffix` for `kind`: the row itself, or its twin of the other kind; `Err` for a
+/// kind mismatch.
+#[inline]
+fn resolve(suffix: Suffix, kind: Option<Kind>) -> Result<Recognized, ()> {
+    let m = suffix.metric;
+    let metric = if Some(m.kind()) == kind {
+        m
+    } else {
+        match (m, kind) {
+            (Metric::ProtocolBytesReceived, Some(Kind::Gauge)) => {
+                Metric::ProtocolBytesReceivedGauge
+            }
+            (Metric::ProtocolBytesSent, Some(Kind::Gauge)) => Metric::ProtocolBytesSentGauge,
+            _ => return Err(()),
+        }
+    };
+    Ok(Recognized {
+        metric,
+        version: suffix.version,
+    })
+}
+
 /// Match a concrete wire name (the part after the prefix) of the given kind against the catalog.
 /// Returns `Err(())` when the name is a catalog name but the kind is wrong (a kind mismatch) and
 /// `Ok(None)` when the name is not in the catalog at all.
 #[allow(clippy::result_unit_err)]
 pub fn recognize(name: &str, kind: Option<Kind>) -> Result<Option<Recognized>, ()> {
-    let (metric_name_match, version) = match parse_protocol_used(name) {
-        Some(v) => (Some(Metric::ProtocolVersionUsed), Some(v)),
-        None => (None, None),
-    };
-    if let Some(m) = metric_name_match {
-        return if kind == Some(m.kind()) {
-            Ok(Some(Recognized { metric: m, version }))
-        } else {
-            Err(())
-        };
-    }
-    if name == Metric::ProtocolVersionUsed.name() {
-        return Ok(None);
-    }
-    match kind.and_then(|k| Metric::lookup(name, k)) {
-        Some(metric) => Ok(Some(Recognized {
-            metric,
-            version: None,
-        })),
-        None if Metric::any_named(name) => Err(()),
-        None => Ok(None),
+    match catalog_suffix(name.as_bytes()) {
+        Some(suffix) if suffix.len == name.len() => resolve(suffix, kind).map(Some),
+        _ => Ok(None),
     }
 }
 
@@ -308,35 +484,29 @@ pub fn recognize_full<'a>(
         };
         return recognize(rest, kind).map(|o| o.map(|r| (None, r)));
     }
-    let Some(after) = full.strip_prefix("realm.") else {
+    // `realm.`, compared as one word (a `memcmp` call is a byte loop in wasm).
+    if word(full.as_bytes(), 0) & 0xffff_ffff_ffff != const_tail8(b"realm.\0\0") {
+        return Ok(None);
+    }
+    let Some(after) = full.get(6..) else {
         return Ok(None);
     };
-    // Candidate suffixes start after each '.' in `after` (the host has at least one segment).
-    // Scan from the left so that the longest suffix is tried first.
-    let bytes = after.as_bytes();
-    let mut mismatch = false;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b != b'.' || i == 0 {
-            continue;
-        }
-        let (host, rest) = (&after[..i], &after[i + 1..]);
-        if host.ends_with('.') || rest.is_empty() {
-            continue;
-        }
-        match recognize(rest, kind) {
-            Ok(Some(r)) => return Ok(Some((Some(host), r))),
-            Ok(None) => {}
-            Err(()) => {
-                mismatch = true;
-                break;
-            }
-        }
+    // The one catalog name that can end `after` decides: it needs a host before it, a
+    // non-empty one that does not end with '.'.
+    let Some(suffix) = catalog_suffix(after.as_bytes()) else {
+        return Ok(None);
+    };
+    let Some(dot) = after.len().checked_sub(suffix.len + 1) else {
+        return Ok(None);
+    };
+    let b = after.as_bytes();
+    if dot == 0 || b.get(dot) != Some(&b'.') || b.get(dot - 1) == Some(&b'.') {
+        return Ok(None);
     }
-    if mismatch {
-        Err(())
-    } else {
-        Ok(None)
-    }
+    let Some(host) = after.get(..dot) else {
+        return Ok(None);
+    };
+    resolve(suffix, kind).map(|r| Some((Some(host), r)))
 }
 
 #[cfg(test)]
@@ -428,5 +598,142 @@ mod tests {
                 }
             )))
         );
+    }
+
+    /// The definition: try each catalog row by name (the implementation before the tail
+    /// dispatch), as the oracle for the fast one.
+    fn recognize_by_definition(name: &str, kind: Option<Kind>) -> Result<Option<Recognized>, ()> {
+        if let Some(v) = parse_protocol_used(name) {
+            return if kind == Some(Kind::Counter) {
+                Ok(Some(Recognized {
+                    metric: Metric::ProtocolVersionUsed,
+                    version: Some(v),
+                }))
+            } else {
+                Err(())
+            };
+        }
+        if name == Metric::ProtocolVersionUsed.name() {
+            return Ok(None);
+        }
+        match kind.and_then(|k| Metric::lookup(name, k)) {
+            Some(metric) => Ok(Some(Recognized {
+                metric,
+                version: None,
+            })),
+            None if Metric::any_named(name) => Err(()),
+            None => Ok(None),
+        }
+    }
+
+    /// The definition of `recognize_full` without a prefix: every '.' after a non-empty host
+    /// not ending in '.', longest suffix first.
+    fn recognize_full_by_definition(
+        full: &str,
+        kind: Option<Kind>,
+    ) -> Result<Option<(Option<&str>, Recognized)>, ()> {
+        let Some(after) = full.strip_prefix("realm.") else {
+            return Ok(None);
+        };
+        for (i, b) in after.bytes().enumerate() {
+            if b != b'.' || i == 0 {
+                continue;
+            }
+            let (host, rest) = (&after[..i], &after[i + 1..]);
+            if host.ends_with('.') || rest.is_empty() {
+                continue;
+            }
+            match recognize_by_definition(rest, kind) {
+                Ok(Some(r)) => return Ok(Some((Some(host), r))),
+                Ok(None) => {}
+                Err(()) => return Err(()),
+            }
+        }
+        Ok(None)
+    }
+
+    const KINDS: [Option<Kind>; 3] = [None, Some(Kind::Counter), Some(Kind::Gauge)];
+
+    #[test]
+    fn tail_dispatch_agrees_with_the_definition_on_every_row() {
+        let mut names = std::vec::Vec::new();
+        for m in Metric::ALL {
+            let n = m.name().replace("<version>", "7");
+            for host in [
+                "h",
+                "w-1.example.com",
+                "a..b",
+                "",
+                ".",
+                "x.",
+                "session",
+                "protocol",
+            ] {
+                names.push(std::format!("realm.{host}.{n}"));
+                names.push(std::format!("realm.{host}{n}"));
+                names.push(std::format!("realm.{host}.x{n}"));
+                names.push(std::format!("realm.{host}.{n}.{n}"));
+                names.push(std::format!("{host}.{n}"));
+            }
+            names.push(n.clone());
+            names.push(m.name().into());
+            names.push(std::format!("realm.h.{}", m.name()));
+        }
+        for extra in [
+            "realm.h.protocol.18446744073709551615.used",
+            "realm.h.protocol.18446744073709551616.used",
+            "realm.h.protocol..used",
+            "realm.h.protocol.1.2.used",
+            "realm.h.protocol.007.used",
+            "realm..protocol.7.used",
+            "realm.protocol.7.used",
+            "realm.h.used",
+            ".used",
+            "realm.h.online",
+        ] {
+            names.push(extra.into());
+        }
+        for name in &names {
+            for kind in KINDS {
+                assert_eq!(
+                    recognize_full(name, None, kind),
+                    recognize_full_by_definition(name, kind),
+                    "{name} {kind:?}"
+                );
+                let rest = name.strip_prefix("realm.").unwrap_or(name);
+                assert_eq!(
+                    recognize(rest, kind),
+                    recognize_by_definition(rest, kind),
+                    "{rest} {kind:?}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5_000))]
+        #[test]
+        fn tail_dispatch_agrees_with_the_definition(
+            parts in proptest::collection::vec(proptest::prop_oneof![
+                proptest::prelude::Just("realm"), proptest::prelude::Just("."),
+                proptest::prelude::Just("session"), proptest::prelude::Just("connection"),
+                proptest::prelude::Just("online"), proptest::prelude::Just("started"),
+                proptest::prelude::Just("failed"), proptest::prelude::Just("authentication"),
+                proptest::prelude::Just("protocol"), proptest::prelude::Just("bytes"),
+                proptest::prelude::Just("sent"), proptest::prelude::Just("used"),
+                proptest::prelude::Just("24"), proptest::prelude::Just("x"),
+                proptest::prelude::Just("realms.open"), proptest::prelude::Just("n"),
+            ], 0..12),
+            kind in 0..3usize,
+        ) {
+            let name: std::string::String = parts.concat();
+            let kind = KINDS[kind];
+            proptest::prop_assert_eq!(
+                recognize_full(&name, None, kind),
+                recognize_full_by_definition(&name, kind),
+                "{}", name
+            );
+            proptest::prop_assert_eq!(recognize(&name, kind), recognize_by_definition(&name, kind));
+        }
     }
 }

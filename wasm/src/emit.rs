@@ -13,11 +13,9 @@
 
 use realm_metrics::catalog::recognize_full;
 use realm_metrics::wire::{
-    decode_line, CatalogMatch, DecodeError, Event, MetricType, Number, Record, Sample, SampleValue,
-    ServiceCheck, Tags,
+    decode_common, decode_line, CatalogMatch, CommonLine, DecodeError, Event, MetricType, Number,
+    Record, Sample, SampleValue, ServiceCheck, Tags,
 };
-
-use crate::fast::{self, FastLine};
 
 /// "No value" in a `u32` slot (a null string, a non-catalog id).
 pub const NONE: u32 = u32::MAX;
@@ -88,13 +86,14 @@ pub const TYPE_EVENT: u8 = 6;
 /// Column type code of a service check row.
 pub const TYPE_SERVICE_CHECK: u8 = 7;
 
-/// One decoded value: from the general decoder, or from the fast path (see [`crate::fast`]).
+/// One decoded value: from the general decoder, or a line of the common shape
+/// (`realm_metrics::wire::decode_common`).
 #[derive(Clone, Copy, Debug)]
 pub enum Val<'a, 's> {
     /// A sample of a line the general decoder decoded.
     Core(&'s Sample<'a>),
-    /// A line of a common shape.
-    Fast(&'s FastLine<'a>),
+    /// A line of the common shape.
+    Common(&'s CommonLine<'a>),
 }
 
 impl<'a> Val<'a, '_> {
@@ -103,7 +102,7 @@ impl<'a> Val<'a, '_> {
     pub fn value(&self) -> SampleValue<'a> {
         match self {
             Val::Core(s) => s.value,
-            Val::Fast(f) => SampleValue::Number(f.value),
+            Val::Common(f) => SampleValue::Number(f.value),
         }
     }
 
@@ -112,7 +111,7 @@ impl<'a> Val<'a, '_> {
     pub fn ty(&self) -> MetricType {
         match self {
             Val::Core(s) => s.ty,
-            Val::Fast(f) => f.ty,
+            Val::Common(f) => f.ty,
         }
     }
 
@@ -121,7 +120,7 @@ impl<'a> Val<'a, '_> {
     pub fn delta(&self) -> bool {
         match self {
             Val::Core(s) => s.delta,
-            Val::Fast(f) => f.delta,
+            Val::Common(f) => f.delta,
         }
     }
 
@@ -130,7 +129,7 @@ impl<'a> Val<'a, '_> {
     pub fn sample_rate(&self) -> Option<f64> {
         match self {
             Val::Core(s) => s.sample_rate,
-            Val::Fast(f) => f.sample_rate,
+            Val::Common(f) => f.sample_rate,
         }
     }
 
@@ -139,7 +138,7 @@ impl<'a> Val<'a, '_> {
     pub fn timestamp(&self) -> Option<u64> {
         match self {
             Val::Core(s) => s.timestamp,
-            Val::Fast(_) => None,
+            Val::Common(_) => None,
         }
     }
 
@@ -148,7 +147,7 @@ impl<'a> Val<'a, '_> {
     pub fn container(&self) -> Option<&'a str> {
         match self {
             Val::Core(s) => s.container,
-            Val::Fast(_) => None,
+            Val::Common(_) => None,
         }
     }
 
@@ -157,7 +156,7 @@ impl<'a> Val<'a, '_> {
     pub fn has_tags(&self) -> bool {
         match self {
             Val::Core(s) => !s.tags().is_empty(),
-            Val::Fast(f) => fast::tag_iter(f.tags).next().is_some(),
+            Val::Common(f) => !f.tags().is_empty(),
         }
     }
 
@@ -165,7 +164,7 @@ impl<'a> Val<'a, '_> {
     pub fn for_each_tag(&self, mut f: impl FnMut(&'a str, Option<&'a str>)) {
         match self {
             Val::Core(s) => s.tags().iter().for_each(|(k, v)| f(k, v)),
-            Val::Fast(l) => fast::tag_iter(l.tags).for_each(|(k, v)| f(k, v)),
+            Val::Common(l) => l.tags().iter().for_each(|(k, v)| f(k, v)),
         }
     }
 
@@ -173,7 +172,7 @@ impl<'a> Val<'a, '_> {
     pub fn extensions(&self) -> Option<impl Iterator<Item = &'a str> + 'a> {
         match self {
             Val::Core(s) => Some(s.extensions()),
-            Val::Fast(_) => None,
+            Val::Common(_) => None,
         }
     }
 }
@@ -187,126 +186,6 @@ pub fn catalog_match<'a>(name: &'a str, ty: MetricType, prefix: Option<&str>) ->
         Ok(None) => CatalogMatch::None,
         Err(()) => CatalogMatch::KindMismatch,
     }
-}
-
-/// A memo of [`catalog_match`] for the names of a stream, which repeat: a direct-mapped table
-/// keyed by name and kind, for the prefix it was filled with. Bounded: 1024 names of at most 128
-/// bytes.
-#[derive(Debug, Default)]
-pub struct CatalogCache {
-    prefix: Option<String>,
-    entries: Vec<CacheEntry>,
-}
-
-#[derive(Debug, Default)]
-struct CacheEntry {
-    /// 0: empty; else 1 + the kind key.
-    tag: u8,
-    name: Vec<u8>,
-    result: Cached,
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-enum Cached {
-    #[default]
-    None,
-    KindMismatch,
-    Metric {
-        recognized: realm_metrics::catalog::Recognized,
-        /// The host as a byte range of the name.
-        host: Option<(u32, u32)>,
-    },
-}
-
-const CACHE_SLOTS: usize = 1024;
-const CACHE_MAX_NAME: usize = 128;
-
-impl CatalogCache {
-    /// Use the cache for `prefix` (forgetting everything if it was filled for another one).
-    pub fn set_prefix(&mut self, prefix: Option<&str>) {
-        if self.prefix.as_deref() != prefix {
-            self.prefix = prefix.map(str::to_owned);
-            self.entries.iter_mut().for_each(|e| e.tag = 0);
-        }
-    }
-
-    /// [`catalog_match`] of `name` and `ty` with the cache's prefix.
-    #[inline]
-    pub fn lookup<'a>(&mut self, name: &'a str, ty: MetricType) -> CatalogMatch<'a> {
-        let kind_key: u8 = match ty.kind() {
-            None => 0,
-            Some(realm_metrics::Kind::Counter) => 1,
-            Some(realm_metrics::Kind::Gauge) => 2,
-        };
-        let bytes = name.as_bytes();
-        if bytes.len() > CACHE_MAX_NAME {
-            return catalog_match(name, ty, self.prefix.as_deref());
-        }
-        // FNV-style over 8-byte words: names differ in the middle (the host), so hash it all.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ u64::from(kind_key) ^ (bytes.len() as u64) << 8;
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            let w = w.try_into().map_or(0, u64::from_le_bytes);
-            h = (h ^ w).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        for &b in words.remainder() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        let h = (h ^ (h >> 32)) as u32;
-        if self.entries.is_empty() {
-            self.entries.resize_with(CACHE_SLOTS, CacheEntry::default);
-        }
-        let slot = (h ^ (h >> 16)) as usize % CACHE_SLOTS;
-        let tag = kind_key + 1;
-        if let Some(e) = self.entries.get(slot) {
-            if e.tag == tag && same_bytes(&e.name, bytes) {
-                return match e.result {
-                    Cached::None => CatalogMatch::None,
-                    Cached::KindMismatch => CatalogMatch::KindMismatch,
-                    Cached::Metric { recognized, host } => CatalogMatch::Metric {
-                        host: host.and_then(|(a, b)| name.get(a as usize..b as usize)),
-                        recognized,
-                    },
-                };
-            }
-        }
-        let m = catalog_match(name, ty, self.prefix.as_deref());
-        let result = match m {
-            CatalogMatch::None => Cached::None,
-            CatalogMatch::KindMismatch => Cached::KindMismatch,
-            CatalogMatch::Metric { host, recognized } => Cached::Metric {
-                recognized,
-                host: host.map(|h| {
-                    let a = byte_offset(bytes, h) as u32;
-                    (a, a + h.len() as u32)
-                }),
-            },
-        };
-        if let Some(e) = self.entries.get_mut(slot) {
-            e.tag = tag;
-            e.name.clear();
-            e.name.extend_from_slice(bytes);
-            e.result = result;
-        }
-        m
-    }
-}
-
-/// `a == b`, eight bytes at a time (slice equality is a byte loop in wasm).
-#[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (p, q) in (&mut x).zip(&mut y) {
-        let p = p.try_into().map_or(0, u64::from_le_bytes);
-        let q = q.try_into().map_or(1, u64::from_le_bytes);
-        if p != q {
-            return false;
-        }
-    }
-    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
 }
 
 /// Receives what [`run`] decodes.
@@ -323,37 +202,38 @@ pub trait Sink<'a> {
     fn error(&mut self, e: &DecodeError);
 }
 
+/// What [`run`] read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Read {
+    /// Lines read: empty ones included; a last line without `\n` counts.
+    pub lines: usize,
+    /// Whether the input was all ASCII (then byte offsets are UTF-16 offsets too).
+    pub ascii: bool,
+}
+
 /// Decode `input`, numbering its first line `first_line`. A line longer than `max_line` bytes is
 /// cut into pieces of `max_line` bytes, each decoded and numbered as a line of its own (as the
-/// CLI does with its 16 MiB bound). Returns how many lines were read (empty ones included; a last
-/// line without `\n` counts).
+/// CLI does with its 16 MiB bound).
 pub fn run<'a, S: Sink<'a>>(
     input: &'a [u8],
     prefix: Option<&str>,
     first_line: usize,
     max_line: usize,
-    cache: &mut CatalogCache,
     sink: &mut S,
-) -> usize {
+) -> Read {
     let max_line = max_line.max(1);
-    cache.set_prefix(prefix);
     let mut pos = 0;
     let mut lines = 0;
+    let mut ascii = true;
     while let Some(rest) = input.get(pos..).filter(|r| !r.is_empty()) {
         // Most lines have a common shape: parse those in one pass, without a separate search
         // for the line break.
-        if let Some((f, len)) = fast::parse_at(rest).filter(|&(_, len)| len <= max_line) {
-            sink.begin_line(pos, len);
-            let cat = cache.lookup(f.name, f.ty);
-            sink.value(first_line + lines, f.name, Val::Fast(&f), cat);
+        if let Some(f) = decode_common(rest).filter(|f| f.len <= max_line) {
+            sink.begin_line(pos, f.len);
+            let cat = catalog_match(f.name, f.ty, prefix);
+            sink.value(first_line + lines, f.name, Val::Common(&f), cat);
             lines += 1;
-            let advance = match rest.get(len) {
-                None => len,
-                Some(b'\r') if rest.get(len + 1).is_none() => len + 1,
-                Some(b'\r') => len + 2,
-                Some(_) => len + 1,
-            };
-            pos += advance;
+            pos += f.advance;
             continue;
         }
         let window = rest.get(..max_line.saturating_add(1)).unwrap_or(rest);
@@ -367,12 +247,13 @@ pub fn run<'a, S: Sink<'a>>(
         if let Some((b'\r', l)) = line.split_last() {
             line = l;
         }
+        ascii = ascii && line.is_ascii();
         if !line.is_empty() {
             sink.begin_line(pos, line.len());
             match decode_line(line, line_no) {
                 Ok(Record::Metric(l)) => {
                     for s in l.samples() {
-                        let cat = cache.lookup(l.name, s.ty);
+                        let cat = catalog_match(l.name, s.ty, prefix);
                         sink.value(line_no, l.name, Val::Core(&s), cat);
                     }
                 }
@@ -383,7 +264,7 @@ pub fn run<'a, S: Sink<'a>>(
         }
         pos += advance;
     }
-    lines
+    Read { lines, ascii }
 }
 
 /// Byte offset of `s` in `input` (`s` always borrows from it; anything else maps to 0).
@@ -1324,22 +1205,15 @@ mod tests {
         for input in inputs {
             for prefix in [None, Some("p")] {
                 let mut log = Log::default();
-                let lines = run(
-                    input,
-                    prefix,
-                    1,
-                    usize::MAX,
-                    &mut CatalogCache::default(),
-                    &mut log,
-                );
+                let lines = run(input, prefix, 1, usize::MAX, &mut log);
                 assert_eq!(log.0, via_flatten(input, prefix), "{input:?}");
-                assert_eq!(lines, decode_line_count(input));
+                assert_eq!(lines.lines, decode_line_count(input));
             }
         }
     }
 
     /// Random multi-line inputs built from common and unusual lines, mutated byte by byte: the
-    /// fast path, the cache and the line splitting of `run` agree with `flatten`.
+    /// fast path and the line splitting of `run` agree with `flatten`.
     #[test]
     fn run_matches_flatten_on_mutated_inputs() {
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
@@ -1364,7 +1238,6 @@ mod tests {
             b"\xff\xfe",
         ];
         let alphabet = b"a:|#@,.-+019cgmsdhT\r\n\xc3\xa9 ";
-        let mut cache = CatalogCache::default();
         for _ in 0..20_000 {
             let mut input = Vec::new();
             for _ in 0..rand(6) {
@@ -1387,7 +1260,9 @@ mod tests {
             }
             let prefix = [None, Some("my.app")][rand(2)];
             let mut log = Log::default();
-            let n = run(&input, prefix, 1, usize::MAX, &mut cache, &mut log);
+            let read = run(&input, prefix, 1, usize::MAX, &mut log);
+            assert_eq!(read.ascii, input.is_ascii());
+            let n = read.lines;
             assert_eq!(
                 log.0,
                 via_flatten(&input, prefix),
@@ -1462,29 +1337,12 @@ mod tests {
         // An unterminated tail longer than the bound is handed out in whole pieces.
         assert_eq!(lb.push(b"0123456789", 4), 12);
         let mut log = Log::default();
-        assert_eq!(
-            run(
-                &lb.pending[..12],
-                None,
-                1,
-                4,
-                &mut CatalogCache::default(),
-                &mut log
-            ),
-            3
-        );
+        assert_eq!(run(&lb.pending[..12], None, 1, 4, &mut log).lines, 3);
         assert_eq!(log.0.len(), 3);
         let mut log = Log::default();
         // "abcd" "efgh" (ends at the \n) "a:1|" "c": a line longer than the bound is cut.
-        let n = run(
-            b"abcdefgh\na:1|c",
-            None,
-            1,
-            4,
-            &mut CatalogCache::default(),
-            &mut log,
-        );
-        assert_eq!(n, 4, "{:?}", log.0);
+        let n = run(b"abcdefgh\na:1|c", None, 1, 4, &mut log);
+        assert_eq!(n.lines, 4, "{:?}", log.0);
         assert!(log.0[3].starts_with("DecodeError { line: 4, column: 2"));
     }
 
@@ -1502,24 +1360,10 @@ mod tests {
         ] {
             let mut cols = ColumnBufs::default();
             let mut c = Columns::new(input, &mut cols);
-            run(
-                input,
-                None,
-                1,
-                usize::MAX,
-                &mut CatalogCache::default(),
-                &mut c,
-            );
+            run(input, None, 1, usize::MAX, &mut c);
             cols.pack();
             let mut a = ArenaColumns::new(input, &mut arena);
-            run(
-                input,
-                None,
-                1,
-                usize::MAX,
-                &mut CatalogCache::default(),
-                &mut a,
-            );
+            run(input, None, 1, usize::MAX, &mut a);
             assert_eq!(arena.rows, cols.len());
             assert!(arena.cap >= arena.rows);
             assert_eq!(arena.errors, cols.errors);
@@ -1534,14 +1378,7 @@ mod tests {
         let input = b"realm.h.connection.online:3|g\nbad\nk:1:2|d\n_sc|x|1";
         let mut cols = ColumnBufs::default();
         let mut c = Columns::new(input, &mut cols);
-        run(
-            input,
-            None,
-            1,
-            usize::MAX,
-            &mut CatalogCache::default(),
-            &mut c,
-        );
+        run(input, None, 1, usize::MAX, &mut c);
         assert_eq!(cols.len(), 4);
         let words = |v: &[u8]| -> Vec<i32> {
             v.chunks(4)
@@ -1559,14 +1396,7 @@ mod tests {
         assert_eq!(&cols.arena[32 * 4..33 * 4], &cols.types[..]);
         let (mut u, mut f, mut m) = (Vec::new(), Vec::new(), Vec::new());
         let mut t = Tape::new(input, &mut u, &mut f, &mut m);
-        run(
-            input,
-            None,
-            1,
-            usize::MAX,
-            &mut CatalogCache::default(),
-            &mut t,
-        );
+        run(input, None, 1, usize::MAX, &mut t);
         assert_eq!((t.records, t.errors), (4, 1));
     }
 }

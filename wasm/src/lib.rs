@@ -28,7 +28,6 @@
 )]
 
 pub mod emit;
-pub mod fast;
 
 use std::cell::RefCell;
 
@@ -36,7 +35,7 @@ use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
 use realm_metrics::Metric;
 use wasm_bindgen::prelude::*;
 
-use emit::{ArenaColumns, CatalogCache, ColumnArena, LineBuffer, Tape};
+use emit::{ArenaColumns, ColumnArena, LineBuffer, Tape};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -262,7 +261,6 @@ struct Scratch {
     f: Vec<f64>,
     msg: Vec<u8>,
     columns: ColumnArena,
-    cache: CatalogCache,
 }
 
 thread_local! {
@@ -379,7 +377,7 @@ fn decode_to_result(
     max_line: usize,
 ) -> (JsValue, usize) {
     let mut tape = Tape::new(bytes, &mut s.u, &mut s.f, &mut s.msg);
-    let lines = emit::run(bytes, prefix, first_line, max_line, &mut s.cache, &mut tape);
+    let lines = emit::run(bytes, prefix, first_line, max_line, &mut tape).lines;
     let result = with_js(|memory, names| {
         build_decode_result(
             text,
@@ -425,20 +423,18 @@ pub fn decode(
 }
 
 /// Copy `input` into `buf` and decode it into `arena` (the shared body of `decodeColumns()` and
-/// `ColumnDecoder.decode()`); returns the input's length in `buf`.
+/// `ColumnDecoder.decode()`); returns whether the input was all ASCII.
 fn fill_arena(
     what: &str,
     input: &JsValue,
     buf: &mut Vec<u8>,
     prefix: Option<&str>,
-    cache: &mut CatalogCache,
     arena: &mut ColumnArena,
-) -> Result<usize, JsError> {
+) -> Result<bool, JsError> {
     let (_, len) = read_input(what, input, buf)?;
     let bytes = buf.get(..len).unwrap_or(&[]);
     let mut cols = ArenaColumns::new(bytes, arena);
-    emit::run(bytes, prefix, 1, usize::MAX, cache, &mut cols);
-    Ok(len)
+    Ok(emit::run(bytes, prefix, 1, usize::MAX, &mut cols).ascii)
 }
 
 /// Decode StatsD text into typed arrays (one row per value, event and service check): the fast
@@ -456,17 +452,15 @@ pub fn decode_columns(
             &input,
             &mut input_buf,
             prefix.as_deref(),
-            &mut s.cache,
             &mut s.columns,
         );
-        let len = match filled {
-            Ok(len) => len,
+        let ascii = match filled {
+            Ok(ascii) => ascii,
             Err(e) => {
                 s.input = input_buf;
                 return Err(e);
             }
         };
-        let bytes = input_buf.get(..len).unwrap_or(&[]);
         s.columns.compact();
         let c = &s.columns;
         let result = with_js(|memory, _| {
@@ -478,7 +472,7 @@ pub fn decode_columns(
                 c.errors.len() as u32,
                 ptr(&c.msg),
                 c.msg.len() as u32,
-                bytes.is_ascii(),
+                ascii,
             )
         });
         s.input = input_buf;
@@ -527,17 +521,15 @@ impl ColumnDecoder {
                 &input,
                 &mut input_buf,
                 self.prefix.as_deref(),
-                &mut s.cache,
                 &mut self.arena,
             );
-            let len = match filled {
-                Ok(len) => len,
+            let ascii = match filled {
+                Ok(ascii) => ascii,
                 Err(e) => {
                     s.input = input_buf;
                     return Err(e);
                 }
             };
-            let bytes = input_buf.get(..len).unwrap_or(&[]);
             let c = &self.arena;
             let result = with_js(|memory, _| {
                 column_views(
@@ -550,7 +542,7 @@ impl ColumnDecoder {
                     c.errors.len() as u32,
                     ptr(&c.msg),
                     c.msg.len() as u32,
-                    bytes.is_ascii(),
+                    ascii,
                 )
             });
             s.input = input_buf;

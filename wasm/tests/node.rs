@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used)]
 
 use js_sys::{Array, Float64Array, Int32Array, Object, Reflect, Uint32Array, Uint8Array, JSON};
-use realm_metrics_wasm::fast::{name_len, scalar_name_len};
 use realm_metrics_wasm::{catalog, decode, decode_columns, Decoder};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -199,21 +198,133 @@ fn decode_vectors_counts_and_positions() {
     }
 }
 
-/// The SIMD name scan of the fast path (wasm only) agrees with the scalar one for every byte at
-/// every position of a 16-byte block.
+/// The SIMD scans of `realm_metrics::wire::decode_common` (compiled in only for wasm with
+/// simd128, as this test is) stop at every stop byte, at every position of a 16-byte block.
 #[wasm_bindgen_test]
-fn simd_name_scan_matches_scalar() {
+fn simd_scan_stops_at_every_stop_byte() {
+    use realm_metrics::wire::decode_common;
     for b in 0..=255u8 {
+        let name_byte = (0x20..0x7f).contains(&b) && !matches!(b, b':' | b',' | b'|');
+        let tag_byte = (0x20..0x7f).contains(&b) && b != b'|';
         for at in 0..40 {
             let mut line = vec![b'a'; 40];
             line[at] = b;
             line.extend_from_slice(b":1|c");
-            assert_eq!(
-                name_len(&line),
-                scalar_name_len(&line),
-                "byte {b:#x} at {at}"
-            );
-            assert_eq!(name_len(&line[..at]), at);
+            match decode_common(&line) {
+                Some(c) => assert!(
+                    c.name.len() == 40 && name_byte || c.name.len() == at && b == b',',
+                    "byte {b:#x} at {at}: name {:?}",
+                    c.name
+                ),
+                None => assert!(!name_byte, "byte {b:#x} at {at}: not decoded"),
+            }
+            // The same in DogStatsD tags, which stop at '|' only.
+            let mut line = b"n:1|c|#".to_vec();
+            let mut tags = vec![b'k'; 40];
+            tags[at] = b;
+            line.extend_from_slice(&tags);
+            match decode_common(&line) {
+                Some(c) => assert!(
+                    tag_byte && c.dog_tags.len() == 40
+                        || (b == b'\n' || b == b'\r' && at == 39) && c.dog_tags.len() == at,
+                    "tag byte {b:#x} at {at}"
+                ),
+                None => assert!(
+                    !tag_byte || b == b',' || b == b':',
+                    "tag byte {b:#x} at {at}"
+                ),
+            }
         }
     }
+}
+
+/// Under SIMD, `decode_common` agrees with the general decoder on generated and mutated lines.
+#[wasm_bindgen_test]
+fn simd_fast_path_agrees_with_the_general_decoder() {
+    use realm_metrics::wire::{decode_common, decode_line, Record, SampleValue};
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rand = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let parts: [&[&str]; 6] = [
+        &[
+            "realm.worker-3.example.com.connection.online",
+            "a",
+            "x-y_z.w",
+            "realm.w-1.protocol.7.used",
+            "realm.host,env=prod,shard=7",
+            "",
+        ],
+        &[":"],
+        &[
+            "1",
+            "-1",
+            "+1",
+            "0",
+            "-0",
+            "12.5",
+            "-0.0",
+            "0.1",
+            "999999999999999",
+            "1e2",
+            "00.10",
+        ],
+        &["|c", "|g", "|ms", "|h", "|d", "|s", "|x", "|"],
+        &["", "|@0.5", "|@1", "|@0", "|@0.000001", "|@2"],
+        &[
+            "",
+            "|#a:b",
+            "|#env:production,region:eu-west-1,,",
+            "|#:x",
+            "|#a|T1",
+        ],
+    ];
+    let alphabet = b"a:|#@,.-+019cgmsdhT\r\n\xc3\xa9 \x7f\x00";
+    let mut accepted = 0;
+    for _ in 0..100_000 {
+        let mut line = Vec::new();
+        for p in parts {
+            line.extend_from_slice(p[rand(p.len())].as_bytes());
+        }
+        for _ in 0..rand(3) {
+            let at = rand(line.len() + 1);
+            match rand(3) {
+                0 => line.insert(at, alphabet[rand(alphabet.len())]),
+                1 if at < line.len() => {
+                    line.remove(at);
+                }
+                _ if at < line.len() => line[at] = alphabet[rand(alphabet.len())],
+                _ => {}
+            }
+        }
+        let Some(c) = decode_common(&line) else {
+            continue;
+        };
+        accepted += 1;
+        let text = String::from_utf8_lossy(&line);
+        let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
+        let l = line[..end].strip_suffix(b"\r").unwrap_or(&line[..end]);
+        assert_eq!(c.len, l.len(), "{text:?}");
+        let Ok(Record::Metric(g)) = decode_line(l, 1) else {
+            panic!("fast path accepted {text:?}, the decoder did not")
+        };
+        assert!(!g.is_multi(), "{text:?}");
+        let s = g.first();
+        let SampleValue::Number(v) = s.value else {
+            panic!("{text:?}")
+        };
+        assert_eq!(g.name, c.name, "{text:?}");
+        assert_eq!(s.ty, c.ty, "{text:?}");
+        assert_eq!(v.as_f64().to_bits(), c.value.as_f64().to_bits(), "{text:?}");
+        assert_eq!(s.delta, c.delta, "{text:?}");
+        assert_eq!(s.sample_rate, c.sample_rate, "{text:?}");
+        assert_eq!(s.tags(), c.tags(), "{text:?}");
+    }
+    assert!(
+        accepted > 10_000,
+        "only {accepted} lines took the fast path"
+    );
 }

@@ -9,8 +9,8 @@ mod number;
 mod packet;
 
 pub use decode::{
-    decode, decode_line, DecodeError, DecodeErrorKind, Event, Lines, MetricLine, Number, Record,
-    Sample, SampleValue, Samples, ServiceCheck, TagIter, Tags,
+    decode, decode_common, decode_line, CommonLine, DecodeError, DecodeErrorKind, Event, Lines,
+    MetricLine, Number, Record, Sample, SampleValue, Samples, ServiceCheck, TagIter, Tags,
 };
 pub use encode::{EncodeError, Encoder, LineOptions, LineTemplate, Tag, Value};
 pub use number::{write_f64, write_i64, write_u64, F64_MAX_LEN};
