@@ -40,18 +40,27 @@ function utf8(memory, ptr, len) {
 let utf8Encoder = null;
 let encodeView = null;
 
-// If input is a string, writes its UTF-8 at ptr and returns the length, or returns -2 - n when
-// it needs n bytes (at most 3 per UTF-16 unit) but cap is less. Returns -1 for anything else.
+// Puts the input's bytes at ptr (cap bytes of room): a string's UTF-8, or a copy of a Uint8Array
+// or ArrayBuffer. Returns 2 * length + 1 for a string and 2 * length for bytes; -2 - n when it
+// needs n bytes (for a string at most 3 per UTF-16 unit) but cap is less; -1 for any other type.
 export function encodeInput(memory, input, ptr, cap) {
-  if (typeof input !== 'string') return -1;
-  if (utf8Encoder === null) utf8Encoder = new TextEncoder();
   // The target view is cached: a new typed array per call costs as much as a small decode.
   let view = encodeView;
   if (view === null || view.buffer !== memory.buffer || view.byteOffset !== ptr || view.length !== cap) {
     view = encodeView = new Uint8Array(memory.buffer, ptr, cap);
   }
-  const r = utf8Encoder.encodeInto(input, view);
-  return r.read === input.length ? r.written : -2 - 3 * input.length;
+  if (typeof input === 'string') {
+    if (utf8Encoder === null) utf8Encoder = new TextEncoder();
+    const r = utf8Encoder.encodeInto(input, view);
+    return r.read === input.length ? 2 * r.written + 1 : -2 - 3 * input.length;
+  }
+  let bytes;
+  if (input instanceof Uint8Array) bytes = input;
+  else if (input instanceof ArrayBuffer) bytes = new Uint8Array(input);
+  else return -1;
+  if (bytes.length > cap) return -2 - bytes.length;
+  view.set(bytes);
+  return 2 * bytes.length;
 }
 
 function big(hi, lo, negative) {

@@ -31,7 +31,7 @@ pub mod emit;
 
 use std::cell::RefCell;
 
-use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
+use js_sys::{Array, Object, Reflect};
 use realm_metrics::Metric;
 use wasm_bindgen::prelude::*;
 
@@ -294,48 +294,36 @@ fn ptr<T>(v: &[T]) -> u32 {
 /// lone surrogate becomes U+FFFD), or a copy of a `Uint8Array` / `ArrayBuffer`. Returns whether
 /// the input is a string, and the length.
 fn read_input(what: &str, input: &JsValue, buf: &mut Vec<u8>) -> Result<(bool, usize), JsError> {
-    // One call for a string: `encode_input` writes its UTF-8 into the buffer if it fits, else
-    // says how much room it needs. `buf` keeps its length between calls, so that nothing is
-    // zero-filled again; the caller truncates.
+    // One call: `encode_input` writes the bytes into the buffer if they fit, else says how much
+    // room it needs. `buf` keeps its length between calls, so that nothing is zero-filled
+    // again; the caller truncates.
     if buf.len() < 4096 {
         buf.resize(4096, 0);
     }
     loop {
         let r = with_js(|memory, _| encode_input(memory, input, ptr(buf), buf.len() as u32));
         if r >= 0.0 {
-            return Ok((true, r as usize));
+            // 2 * length, + 1 for a string (exact: at most 2^53).
+            let r = r as u64;
+            return Ok((r & 1 == 1, (r >> 1) as usize));
         }
         if r == -1.0 {
-            break;
+            return Err(JsError::new(
+                &[
+                    what,
+                    ": input must be a string, a Uint8Array or an ArrayBuffer",
+                ]
+                .concat(),
+            ));
         }
-        // -2 - bytes needed (at most 3 per UTF-16 unit).
+        // -2 - bytes needed.
         let need = (-r - 2.0) as usize;
         if need <= buf.len() {
-            return Ok((true, 0));
+            // Cannot happen (what fits is written); never loop.
+            return Err(JsError::new(&[what, ": could not read the input"].concat()));
         }
         buf.resize(need, 0);
     }
-    let arr = if let Some(a) = input.dyn_ref::<Uint8Array>() {
-        a.clone()
-    } else if let Some(ab) = input.dyn_ref::<ArrayBuffer>() {
-        Uint8Array::new(ab)
-    } else {
-        return Err(JsError::new(
-            &[
-                what,
-                ": input must be a string, a Uint8Array or an ArrayBuffer",
-            ]
-            .concat(),
-        ));
-    };
-    let len = arr.length() as usize;
-    if buf.len() < len {
-        buf.resize(len, 0);
-    }
-    if let Some(dst) = buf.get_mut(..len) {
-        arr.copy_to(dst);
-    }
-    Ok((false, len))
 }
 
 /// `options.prefix`, validated.
