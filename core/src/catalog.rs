@@ -341,7 +341,7 @@ struct Suffix {
 /// The row whose name `name` ends with (for the templated row, a `protocol.<digits>.used`
 /// ending with a version that fits a `u64`). No row's name is a `.`-suffix of another's, so at
 /// most one name can end `name` after a `.`: the twins share theirs, and the first is returned.
-#[inline]
+#[inline(always)]
 fn catalog_suffix(name: &[u8]) -> Option<Suffix> {
     let tail = tail8(name);
     if tail & USED_MASK == USED_TAIL {

@@ -503,7 +503,7 @@ impl<'a> CommonLine<'a> {
 /// over the bytes, without a separate search for the line break or a UTF-8 check. Returns `None`
 /// for every other line (including every malformed one): [`decode_line`] decodes those, and it
 /// gives the same result as this for every line this accepts.
-#[inline]
+#[inline(always)]
 pub fn decode_common(input: &[u8]) -> Option<CommonLine<'_>> {
     // Name: printable ASCII up to ':' (or ',' for Telegraf bucket tags), eight bytes at a time.
     let mut i = scan(input, 0, name_stop_mask, is_name_stop);
