@@ -194,6 +194,14 @@ pub trait Sink<'a> {
     fn begin_line(&mut self, start: usize, len: usize);
     /// One metric value of the line.
     fn value(&mut self, line: usize, name: &'a str, v: Val<'a, '_>, cat: CatalogMatch<'a>);
+    /// A line of the common shape, at byte `start` of the input: by default [`Sink::begin_line`]
+    /// and [`Sink::value`] with its catalog match under `prefix`; a sink may take it directly.
+    #[inline(always)]
+    fn common(&mut self, line: usize, start: usize, f: &CommonLine<'a>, prefix: Option<&str>) {
+        self.begin_line(start, f.len);
+        let cat = catalog_match(f.name, f.ty, prefix);
+        self.value(line, f.name, Val::Common(f), cat);
+    }
     /// An event.
     fn event(&mut self, e: &Event<'a>);
     /// A service check.
@@ -229,9 +237,7 @@ pub fn run<'a, S: Sink<'a>>(
         // Most lines have a common shape: parse those in one pass, without a separate search
         // for the line break.
         if let Some(f) = decode_common(rest).filter(|f| f.len <= max_line) {
-            sink.begin_line(pos, f.len);
-            let cat = catalog_match(f.name, f.ty, prefix);
-            sink.value(first_line + lines, f.name, Val::Common(&f), cat);
+            sink.common(first_line + lines, pos, &f, prefix);
             lines += 1;
             pos += f.advance;
             continue;
@@ -1047,6 +1053,31 @@ impl<'a> Sink<'a> for ArenaColumns<'a, '_> {
     #[inline]
     fn begin_line(&mut self, _start: usize, _len: usize) {}
 
+    /// The row straight from the line (what [`Sink::value`] writes for it, without building a
+    /// [`CatalogMatch`]); the name starts the line.
+    #[inline(always)]
+    fn common(&mut self, line: usize, start: usize, f: &CommonLine<'a>, prefix: Option<&str>) {
+        let mut flags = if f.delta { COL_DELTA } else { 0 };
+        let id = match recognize_full(f.name, prefix, f.ty.kind()) {
+            Ok(Some((_, r))) => r.metric.id() as i32,
+            Ok(None) => -1,
+            Err(()) => {
+                flags |= COL_KIND_MISMATCH;
+                -1
+            }
+        };
+        self.arena.row(
+            line as u32,
+            start as u32,
+            f.name.len() as u32,
+            type_code(f.ty),
+            f.value.as_f64(),
+            f.sample_rate.unwrap_or(f64::NAN),
+            flags,
+            id,
+        );
+    }
+
     #[inline]
     fn value(&mut self, line: usize, name: &'a str, s: Val<'a, '_>, cat: CatalogMatch<'a>) {
         let value = match s.value() {
@@ -1352,18 +1383,30 @@ mod tests {
     fn arena_matches_column_buffers() {
         let mut arena = ColumnArena::default();
         let many = "a:1|c\nk:1:2:3:4:5:6:7:8|d\n".repeat(300);
-        for input in [
-            &b"realm.h.connection.online:3|g\nbad\nk:1:2|d\n_sc|x|1\n_e{1,1}:t|x\nu:a|s"[..],
-            b"",
-            many.as_bytes(),
-            b"x:1|c",
+        // Common-shape lines (the arena's direct path): catalog names, a kind mismatch, deltas,
+        // rates, both kinds of tags, a prefix.
+        let common = "realm.w-1.connection.online:-3|g\nrealm.w-1.connection.online:3|c\n\
+            realm.w.protocol.bytes.sent:5|g\r\nrealm.w.protocol.24.used:1|c|@0.5|#a:b\n\
+            realm.w.session.online,env=prod:+2|g\nmy.app.realms.open:7|g\nx:1.25|ms|@0.1\n\
+            realm.w.realms.open:1|ms\n"
+            .repeat(20);
+        for (input, prefix) in [
+            (
+                &b"realm.h.connection.online:3|g\nbad\nk:1:2|d\n_sc|x|1\n_e{1,1}:t|x\nu:a|s"[..],
+                None,
+            ),
+            (b"", None),
+            (many.as_bytes(), None),
+            (b"x:1|c", None),
+            (common.as_bytes(), None),
+            (common.as_bytes(), Some("my.app")),
         ] {
             let mut cols = ColumnBufs::default();
             let mut c = Columns::new(input, &mut cols);
-            run(input, None, 1, usize::MAX, &mut c);
+            run(input, prefix, 1, usize::MAX, &mut c);
             cols.pack();
             let mut a = ArenaColumns::new(input, &mut arena);
-            run(input, None, 1, usize::MAX, &mut a);
+            run(input, prefix, 1, usize::MAX, &mut a);
             assert_eq!(arena.rows, cols.len());
             assert!(arena.cap >= arena.rows);
             assert_eq!(arena.errors, cols.errors);
