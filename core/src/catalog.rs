@@ -304,24 +304,6 @@ const fn const_tail8(b: &[u8]) -> u64 {
 const USED_TAIL: u64 = const_tail8(b"\0\0\0.used");
 const USED_MASK: u64 = 0xffff_ffff_ff00_0000;
 
-/// Whether `a` and `b` are equal, eight bytes at a time (a `memcmp` call is a byte loop in
-/// wasm).
-#[inline(always)]
-fn same_long(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() || n < 8 {
-        return a == b;
-    }
-    let mut k = 0;
-    while k + 8 < n {
-        if word(a, k) != word(b, k) {
-            return false;
-        }
-        k += 8;
-    }
-    word(a, n - 8) == word(b, n - 8)
-}
-
 /// Bytes `at..at + 8` of `b` as a little-endian word (0 past the end).
 #[inline(always)]
 fn word(b: &[u8], at: usize) -> u64 {
@@ -371,21 +353,24 @@ fn catalog_suffix(name: &[u8]) -> Option<Suffix> {
         }
         slot = (slot + 1) % TAIL_SLOTS;
     }
-    for &i in &TAIL_TABLE.get(slot)?.rows {
-        let m = *Metric::ALL.get(usize::from(i))?;
-        let row = m.name().as_bytes();
-        if let Some(end) = name
-            .len()
-            .checked_sub(row.len())
-            .and_then(|at| name.get(at..))
-        {
-            if same_long(end, row) {
-                return Some(Suffix {
-                    metric: m,
-                    len: row.len(),
-                    version: None,
-                });
-            }
+    let entry = TAIL_TABLE.get(slot)?;
+    // The tail matched; compare the first one or two words of each candidate's name (every
+    // name is 8 to 24 bytes long, so those and the tail cover all of it).
+    let n = name.len();
+    for ((&row, &len), head) in entry.rows.iter().zip(&entry.lens).zip(&entry.heads) {
+        if row == NO_ROW {
+            break;
+        }
+        let len = usize::from(len);
+        let Some(at) = n.checked_sub(len) else {
+            continue;
+        };
+        if word(name, at) == head[0] && (len <= 16 || word(name, at + 8) == head[1]) {
+            return Some(Suffix {
+                metric: *Metric::ALL.get(usize::from(row))?,
+                len,
+                version: None,
+            });
         }
     }
     None
@@ -396,11 +381,26 @@ fn catalog_suffix(name: &[u8]) -> Option<Suffix> {
 const TAIL_SLOTS: usize = 64;
 const NO_ROW: u8 = u8::MAX;
 
-/// The rows (up to three, [`NO_ROW`] after them) whose names end with one tail word.
+/// The rows (up to three, [`NO_ROW`] after them) whose names end with one tail word, with their
+/// names' lengths and first two words.
 #[derive(Clone, Copy)]
 struct TailEntry {
     tail: u64,
     rows: [u8; 3],
+    lens: [u8; 3],
+    heads: [[u64; 2]; 3],
+}
+
+/// Bytes `at..at + 8` of `b` as a little-endian word, at compile time.
+#[allow(clippy::indexing_slicing)]
+const fn const_word(b: &[u8], at: usize) -> u64 {
+    let mut w = 0u64;
+    let mut k = 0;
+    while k < 8 {
+        w |= (b[at + k] as u64) << (8 * k);
+        k += 1;
+    }
+    w
 }
 
 #[inline(always)]
@@ -415,6 +415,8 @@ const TAIL_TABLE: [TailEntry; TAIL_SLOTS] = {
     let mut t = [TailEntry {
         tail: 0,
         rows: [NO_ROW; 3],
+        lens: [0; 3],
+        heads: [[0; 2]; 3],
     }; TAIL_SLOTS];
     let mut i = 0;
     while i < METRIC_COUNT {
@@ -428,7 +430,17 @@ const TAIL_TABLE: [TailEntry; TAIL_SLOTS] = {
         while t[slot].rows[k] != NO_ROW {
             k += 1;
         }
+        let name = Metric::ALL[i].name().as_bytes();
+        assert!(
+            name.len() >= 8 && name.len() <= 24,
+            "tail dispatch needs 8 to 24-byte names"
+        );
         t[slot].rows[k] = i as u8;
+        t[slot].lens[k] = name.len() as u8;
+        t[slot].heads[k][0] = const_word(name, 0);
+        if name.len() > 16 {
+            t[slot].heads[k][1] = const_word(name, 8);
+        }
         i += 1;
     }
     t

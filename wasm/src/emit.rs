@@ -973,20 +973,6 @@ impl ColumnArena {
         }
     }
 
-    #[inline]
-    fn put<const N: usize>(&mut self, at: usize, v: [u8; N]) {
-        debug_assert!(at + N <= self.words.len() * 8);
-        // SAFETY: callers write row `r < cap` of a column, inside the `ROW_BYTES * cap` bytes.
-        unsafe {
-            self.words
-                .as_mut_ptr()
-                .cast::<u8>()
-                .add(at)
-                .cast::<[u8; N]>()
-                .write_unaligned(v)
-        }
-    }
-
     /// Append a row.
     #[inline]
     #[allow(clippy::too_many_arguments)]
@@ -1005,16 +991,33 @@ impl ColumnArena {
             self.set_cap((self.cap * 2).max(64), true);
         }
         let (r, c) = (self.rows, self.cap);
-        self.put(8 * r, value.to_le_bytes());
-        self.put(8 * c + 8 * r, rate.to_le_bytes());
-        self.put(16 * c + 4 * r, id.to_le_bytes());
-        self.put(20 * c + 4 * r, line.to_le_bytes());
-        self.put(24 * c + 4 * r, off.to_le_bytes());
-        self.put(28 * c + 4 * r, len.to_le_bytes());
-        self.put(32 * c + r, [ty]);
-        self.put(33 * c + r, [flags]);
+        debug_assert!(r < c && ROW_BYTES * c <= self.words.len() * 8);
+        let base = self.words.as_mut_ptr().cast::<u8>();
+        // SAFETY: row `r < cap` of each column lies inside the `ROW_BYTES * cap` bytes of
+        // `words` (see the layout above); unaligned writes. One base pointer for the eight
+        // writes, so that none of them reloads the vector's fields.
+        unsafe {
+            put(base, 8 * r, value.to_le_bytes());
+            put(base, 8 * c + 8 * r, rate.to_le_bytes());
+            put(base, 16 * c + 4 * r, id.to_le_bytes());
+            put(base, 20 * c + 4 * r, line.to_le_bytes());
+            put(base, 24 * c + 4 * r, off.to_le_bytes());
+            put(base, 28 * c + 4 * r, len.to_le_bytes());
+            put(base, 32 * c + r, [ty]);
+            put(base, 33 * c + r, [flags]);
+        }
         self.rows = r + 1;
     }
+}
+
+/// Write `v` at byte `at` of `base`.
+///
+/// # Safety
+/// `base + at .. base + at + N` must be inside one allocation the caller may write.
+#[inline(always)]
+unsafe fn put<const N: usize>(base: *mut u8, at: usize, v: [u8; N]) {
+    // SAFETY: in bounds by the caller's contract; no alignment needed.
+    unsafe { base.add(at).cast::<[u8; N]>().write_unaligned(v) }
 }
 
 /// A [`Sink`] filling a [`ColumnArena`].
