@@ -262,42 +262,18 @@ fn parse_version(v: &str) -> Option<u64> {
     v.parse().ok()
 }
 
-/// The last eight bytes of each row's name, as a little-endian word (every name is longer).
-// Evaluated at compile time: an out-of-range index fails the build.
-#[allow(clippy::indexing_slicing)]
-const TAILS: [u64; METRIC_COUNT] = {
-    let mut t = [0u64; METRIC_COUNT];
-    let mut i = 0;
-    while i < METRIC_COUNT {
-        t[i] = const_tail8(Metric::ALL[i].name().as_bytes());
-        i += 1;
-    }
-    t
-};
-
 /// The last eight bytes of `b` as a little-endian word (0 when shorter).
 #[inline(always)]
 fn tail8(b: &[u8]) -> u64 {
-    b.len()
-        .checked_sub(8)
-        .and_then(|at| b.get(at..))
-        .and_then(|w| w.try_into().ok())
-        .map_or(0, u64::from_le_bytes)
+    b.len().checked_sub(8).map_or(0, |at| word(b, at))
 }
 
 /// [`tail8`] at compile time.
-#[allow(clippy::indexing_slicing)]
 const fn const_tail8(b: &[u8]) -> u64 {
     if b.len() < 8 {
         return 0;
     }
-    let mut w = 0u64;
-    let mut k = 0;
-    while k < 8 {
-        w |= (b[b.len() - 8 + k] as u64) << (8 * k);
-        k += 1;
-    }
-    w
+    const_word(b, b.len() - 8)
 }
 
 /// `.used` in the top five bytes of a tail word.
@@ -343,17 +319,16 @@ fn catalog_suffix(name: &[u8]) -> Option<Suffix> {
         });
     }
     let mut slot = tail_slot(tail);
-    loop {
+    let entry = loop {
         let entry = TAIL_TABLE.get(slot)?;
         if entry.rows[0] == NO_ROW {
             return None;
         }
         if entry.tail == tail {
-            break;
+            break entry;
         }
         slot = (slot + 1) % TAIL_SLOTS;
-    }
-    let entry = TAIL_TABLE.get(slot)?;
+    };
     // The tail matched; compare the first one or two words of each candidate's name (every
     // name is 8 to 24 bytes long, so those and the tail cover all of it).
     let n = name.len();
@@ -420,7 +395,12 @@ const TAIL_TABLE: [TailEntry; TAIL_SLOTS] = {
     }; TAIL_SLOTS];
     let mut i = 0;
     while i < METRIC_COUNT {
-        let tail = TAILS[i];
+        let name = Metric::ALL[i].name().as_bytes();
+        assert!(
+            name.len() >= 8 && name.len() <= 24,
+            "tail dispatch needs 8 to 24-byte names"
+        );
+        let tail = const_tail8(name);
         let mut slot = tail_slot(tail);
         while t[slot].rows[0] != NO_ROW && t[slot].tail != tail {
             slot = (slot + 1) % TAIL_SLOTS;
@@ -430,11 +410,6 @@ const TAIL_TABLE: [TailEntry; TAIL_SLOTS] = {
         while t[slot].rows[k] != NO_ROW {
             k += 1;
         }
-        let name = Metric::ALL[i].name().as_bytes();
-        assert!(
-            name.len() >= 8 && name.len() <= 24,
-            "tail dispatch needs 8 to 24-byte names"
-        );
         t[slot].rows[k] = i as u8;
         t[slot].lens[k] = name.len() as u8;
         t[slot].heads[k][0] = const_word(name, 0);

@@ -1020,6 +1020,16 @@ unsafe fn put<const N: usize>(base: *mut u8, at: usize, v: [u8; N]) {
     unsafe { base.add(at).cast::<[u8; N]>().write_unaligned(v) }
 }
 
+/// The catalog id column (-1 for none) and the kind-mismatch flag of a match.
+#[inline(always)]
+fn catalog_column(cat: CatalogMatch<'_>) -> (i32, u8) {
+    match cat {
+        CatalogMatch::Metric { recognized, .. } => (recognized.metric.id() as i32, 0),
+        CatalogMatch::KindMismatch => (-1, COL_KIND_MISMATCH),
+        CatalogMatch::None => (-1, 0),
+    }
+}
+
 /// A [`Sink`] filling a [`ColumnArena`].
 #[derive(Debug)]
 pub struct ArenaColumns<'a, 'b> {
@@ -1060,15 +1070,8 @@ impl<'a> Sink<'a> for ArenaColumns<'a, '_> {
     /// [`CatalogMatch`]); the name starts the line.
     #[inline(always)]
     fn common(&mut self, line: usize, start: usize, f: &CommonLine<'a>, prefix: Option<&str>) {
-        let mut flags = if f.delta { COL_DELTA } else { 0 };
-        let id = match recognize_full(f.name, prefix, f.ty.kind()) {
-            Ok(Some((_, r))) => r.metric.id() as i32,
-            Ok(None) => -1,
-            Err(()) => {
-                flags |= COL_KIND_MISMATCH;
-                -1
-            }
-        };
+        let (id, mismatch) = catalog_column(catalog_match(f.name, f.ty, prefix));
+        let flags = if f.delta { COL_DELTA } else { 0 } | mismatch;
         self.arena.row(
             line as u32,
             start as u32,
@@ -1087,15 +1090,8 @@ impl<'a> Sink<'a> for ArenaColumns<'a, '_> {
             SampleValue::Number(n) => n.as_f64(),
             SampleValue::Set(_) => f64::NAN,
         };
-        let mut flags = if s.delta() { COL_DELTA } else { 0 };
-        let id = match cat {
-            CatalogMatch::Metric { recognized, .. } => recognized.metric.id() as i32,
-            CatalogMatch::KindMismatch => {
-                flags |= COL_KIND_MISMATCH;
-                -1
-            }
-            CatalogMatch::None => -1,
-        };
+        let (id, mismatch) = catalog_column(cat);
+        let flags = if s.delta() { COL_DELTA } else { 0 } | mismatch;
         let rate = s.sample_rate().unwrap_or(f64::NAN);
         self.row(line, name, type_code(s.ty()), value, rate, flags, id);
     }
