@@ -458,6 +458,7 @@ pub fn recognize(name: &str, kind: Option<Kind>) -> Result<Option<Recognized>, (
 /// catalog suffix wins. `Ok(None)`: not a catalog name; `Err(())`: a catalog name with the wrong
 /// kind.
 #[allow(clippy::result_unit_err)]
+#[inline(always)]
 pub fn recognize_full<'a>(
     full: &'a str,
     prefix: Option<&str>,
