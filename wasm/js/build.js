@@ -34,11 +34,20 @@ let poolUsed = 0;
 function utf8(memory, ptr, len) {
   if (len === 0) return '';
   if (utf8Decoder === null) utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-  return utf8Decoder.decode(new Uint8Array(memory.buffer, ptr, len));
+  return utf8Decoder.decode(new Uint8Array(bufferOf(memory), ptr, len));
 }
 
 let utf8Encoder = null;
 let encodeView = null;
+
+// The wasm memory's ArrayBuffer. Reading `memory.buffer` is a slow accessor call, so it is read
+// again only when the cached one is detached, which is what growing the memory does to it (its
+// byteLength becomes 0; the live one is never empty).
+let wasmBuffer = null;
+function bufferOf(memory) {
+  if (wasmBuffer === null || wasmBuffer.byteLength === 0) wasmBuffer = memory.buffer;
+  return wasmBuffer;
+}
 
 // Puts the input's bytes at ptr (cap bytes of room): a string's UTF-8, or a copy of a Uint8Array
 // or ArrayBuffer. Returns 2 * length + 1 for a string and 2 * length for bytes; -2 - n when it
@@ -46,8 +55,9 @@ let encodeView = null;
 export function encodeInput(memory, input, ptr, cap) {
   // The target view is cached: a new typed array per call costs as much as a small decode.
   let view = encodeView;
-  if (view === null || view.buffer !== memory.buffer || view.byteOffset !== ptr || view.length !== cap) {
-    view = encodeView = new Uint8Array(memory.buffer, ptr, cap);
+  const buffer = bufferOf(memory);
+  if (view === null || view.buffer !== buffer || view.byteOffset !== ptr || view.length !== cap) {
+    view = encodeView = new Uint8Array(buffer, ptr, cap);
   }
   if (typeof input === 'string') {
     if (utf8Encoder === null) utf8Encoder = new TextEncoder();
@@ -77,7 +87,7 @@ function setTag(tags, key, value) {
 }
 
 export function buildDecodeResult(text, memory, textPtr, textLen, uPtr, uLen, fPtr, fLen, msgPtr, msgLen, names) {
-  const buffer = memory.buffer;
+  const buffer = bufferOf(memory);
   const u = new Uint32Array(buffer, uPtr, uLen);
   const f = new Float64Array(buffer, fPtr, fLen);
   if (typeof text !== 'string') {
@@ -210,7 +220,7 @@ export function buildDecodeResult(text, memory, textPtr, textLen, uPtr, uLen, fP
 }
 
 export function buildColumns(memory, count, arenaPtr, errPtr, errWords, msgPtr, msgLen, ascii) {
-  const buffer = memory.buffer;
+  const buffer = bufferOf(memory);
   const errors = [];
   if (errWords > 0) {
     const e = new Uint32Array(buffer, errPtr, errWords);
@@ -260,7 +270,7 @@ export function buildColumns(memory, count, arenaPtr, errPtr, errWords, msgPtr, 
 function errorList(memory, errPtr, errWords, msgPtr, msgLen) {
   const errors = [];
   if (errWords > 0) {
-    const e = new Uint32Array(memory.buffer, errPtr, errWords);
+    const e = new Uint32Array(bufferOf(memory), errPtr, errWords);
     const messages = utf8(memory, msgPtr, msgLen);
     for (let k = 0; k < errWords; k += 4) {
       errors.push({ line: e[k], column: e[k + 1], message: messages.slice(e[k + 2], e[k + 3]) });
@@ -272,7 +282,7 @@ function errorList(memory, errPtr, errWords, msgPtr, msgLen) {
 // ColumnDecoder.decode: views on the decoder's own column buffer in wasm memory (stride `cap`
 // rows, see ColumnArena in emit.rs), made again only when the buffer moves or memory grows.
 export function columnViews(cache, memory, count, arenaPtr, cap, errPtr, errWords, msgPtr, msgLen, ascii) {
-  const buffer = memory.buffer;
+  const buffer = bufferOf(memory);
   let v = cache.v;
   if (v === undefined || cache.buffer !== buffer || cache.ptr !== arenaPtr || cache.cap !== cap) {
     const c = cap;
