@@ -284,6 +284,14 @@ fn byte_offset(input: &[u8], s: &str) -> usize {
     }
 }
 
+/// Append an error of the columns: `(line, column, message start, message end)` to `errors`,
+/// its text to `msg`.
+pub fn push_error(errors: &mut Vec<u32>, msg: &mut Vec<u8>, e: &DecodeError) {
+    errors.extend_from_slice(&[e.line as u32, e.column as u32, msg.len() as u32]);
+    write_detail(e, msg);
+    errors.push(msg.len() as u32);
+}
+
 /// Append the error text of `e` (the same text as `DecodeError::detail()`, without pulling in
 /// `core::fmt`): `"unknown metric type (...) at 'z'"`.
 pub fn write_detail(e: &DecodeError, out: &mut Vec<u8>) {
@@ -866,11 +874,7 @@ impl<'a> Sink<'a> for Columns<'a, '_> {
 
     fn error(&mut self, e: &DecodeError) {
         let b = &mut *self.bufs;
-        b.errors.push(e.line as u32);
-        b.errors.push(e.column as u32);
-        b.errors.push(b.msg.len() as u32);
-        write_detail(e, &mut b.msg);
-        b.errors.push(b.msg.len() as u32);
+        push_error(&mut b.errors, &mut b.msg, e);
     }
 }
 
@@ -1107,11 +1111,7 @@ impl<'a> Sink<'a> for ArenaColumns<'a, '_> {
 
     fn error(&mut self, e: &DecodeError) {
         let b = &mut *self.arena;
-        b.errors.push(e.line as u32);
-        b.errors.push(e.column as u32);
-        b.errors.push(b.msg.len() as u32);
-        write_detail(e, &mut b.msg);
-        b.errors.push(b.msg.len() as u32);
+        push_error(&mut b.errors, &mut b.msg, e);
     }
 }
 

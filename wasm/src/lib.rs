@@ -286,6 +286,18 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     })
 }
 
+/// Call `f` with the scratch input buffer taken out of `s`, and put it back afterwards (also on
+/// an error), so that `f` can use the rest of `s` while it reads the bytes.
+fn with_input<R>(
+    s: &mut Scratch,
+    f: impl FnOnce(&mut Scratch, &mut Vec<u8>) -> Result<R, JsError>,
+) -> Result<R, JsError> {
+    let mut buf = std::mem::take(&mut s.input);
+    let r = f(s, &mut buf);
+    s.input = buf;
+    r
+}
+
 fn ptr<T>(v: &[T]) -> u32 {
     v.as_ptr() as usize as u32
 }
@@ -394,19 +406,12 @@ pub fn decode(
 ) -> Result<JsValue, JsError> {
     let prefix = read_prefix("decode", options.as_deref())?;
     with_scratch(|s| {
-        let mut input_buf = std::mem::take(&mut s.input);
-        let (text, len) = match read_input("decode", &input, &mut input_buf) {
-            Ok((true, len)) => (&input, len),
-            Ok((false, len)) => (&JsValue::UNDEFINED, len),
-            Err(e) => {
-                s.input = input_buf;
-                return Err(e);
-            }
-        };
-        let bytes = input_buf.get(..len).unwrap_or(&[]);
-        let (result, _) = decode_to_result(s, text, bytes, prefix.as_deref(), 1, usize::MAX);
-        s.input = input_buf;
-        Ok(result)
+        with_input(s, |s, buf| {
+            let (is_text, len) = read_input("decode", &input, buf)?;
+            let text = if is_text { &input } else { &JsValue::UNDEFINED };
+            let bytes = buf.get(..len).unwrap_or(&[]);
+            Ok(decode_to_result(s, text, bytes, prefix.as_deref(), 1, usize::MAX).0)
+        })
     })
 }
 
@@ -434,37 +439,29 @@ pub fn decode_columns(
 ) -> Result<JsValue, JsError> {
     let prefix = read_prefix("decodeColumns", options.as_deref())?;
     with_scratch(|s| {
-        let mut input_buf = std::mem::take(&mut s.input);
-        let filled = fill_arena(
-            "decodeColumns",
-            &input,
-            &mut input_buf,
-            prefix.as_deref(),
-            &mut s.columns,
-        );
-        let ascii = match filled {
-            Ok(ascii) => ascii,
-            Err(e) => {
-                s.input = input_buf;
-                return Err(e);
-            }
-        };
-        s.columns.compact();
-        let c = &s.columns;
-        let result = with_js(|memory, _| {
-            build_columns(
-                memory,
-                c.rows as u32,
-                c.ptr() as usize as u32,
-                ptr(&c.errors),
-                c.errors.len() as u32,
-                ptr(&c.msg),
-                c.msg.len() as u32,
-                ascii,
-            )
-        });
-        s.input = input_buf;
-        Ok(result)
+        with_input(s, |s, buf| {
+            let ascii = fill_arena(
+                "decodeColumns",
+                &input,
+                buf,
+                prefix.as_deref(),
+                &mut s.columns,
+            )?;
+            s.columns.compact();
+            let c = &s.columns;
+            Ok(with_js(|memory, _| {
+                build_columns(
+                    memory,
+                    c.rows as u32,
+                    c.ptr() as usize as u32,
+                    ptr(&c.errors),
+                    c.errors.len() as u32,
+                    ptr(&c.msg),
+                    c.msg.len() as u32,
+                    ascii,
+                )
+            }))
+        })
     })
 }
 
@@ -503,38 +500,30 @@ impl ColumnDecoder {
         #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] input: JsValue,
     ) -> Result<JsValue, JsError> {
         with_scratch(|s| {
-            let mut input_buf = std::mem::take(&mut s.input);
-            let filled = fill_arena(
-                "ColumnDecoder.decode",
-                &input,
-                &mut input_buf,
-                self.prefix.as_deref(),
-                &mut self.arena,
-            );
-            let ascii = match filled {
-                Ok(ascii) => ascii,
-                Err(e) => {
-                    s.input = input_buf;
-                    return Err(e);
-                }
-            };
-            let c = &self.arena;
-            let result = with_js(|memory, _| {
-                column_views(
-                    &self.views,
-                    memory,
-                    c.rows as u32,
-                    c.ptr() as usize as u32,
-                    c.cap as u32,
-                    ptr(&c.errors),
-                    c.errors.len() as u32,
-                    ptr(&c.msg),
-                    c.msg.len() as u32,
-                    ascii,
-                )
-            });
-            s.input = input_buf;
-            Ok(result)
+            with_input(s, |_, buf| {
+                let ascii = fill_arena(
+                    "ColumnDecoder.decode",
+                    &input,
+                    buf,
+                    self.prefix.as_deref(),
+                    &mut self.arena,
+                )?;
+                let c = &self.arena;
+                Ok(with_js(|memory, _| {
+                    column_views(
+                        &self.views,
+                        memory,
+                        c.rows as u32,
+                        c.ptr() as usize as u32,
+                        c.cap as u32,
+                        ptr(&c.errors),
+                        c.errors.len() as u32,
+                        ptr(&c.msg),
+                        c.msg.len() as u32,
+                        ascii,
+                    )
+                }))
+            })
         })
     }
 }
@@ -605,13 +594,11 @@ impl Decoder {
         #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] chunk: JsValue,
     ) -> Result<JsValue, JsError> {
         with_scratch(|s| {
-            let mut input_buf = std::mem::take(&mut s.input);
-            let ready = read_input("Decoder.push", &chunk, &mut input_buf).map(|(_, len)| {
-                let bytes = input_buf.get(..len).unwrap_or(&[]);
-                self.buf.push(bytes, self.max_line)
-            });
-            s.input = input_buf;
-            Ok(self.decode_ready(s, ready?))
+            let ready = with_input(s, |_, buf| {
+                let (_, len) = read_input("Decoder.push", &chunk, buf)?;
+                Ok(self.buf.push(buf.get(..len).unwrap_or(&[]), self.max_line))
+            })?;
+            Ok(self.decode_ready(s, ready))
         })
     }
 
