@@ -221,14 +221,7 @@ export function buildDecodeResult(text, memory, textPtr, textLen, uPtr, uLen, fP
 
 export function buildColumns(memory, count, arenaPtr, errPtr, errWords, msgPtr, msgLen, ascii) {
   const buffer = bufferOf(memory);
-  const errors = [];
-  if (errWords > 0) {
-    const e = new Uint32Array(buffer, errPtr, errWords);
-    const messages = utf8(memory, msgPtr, msgLen);
-    for (let k = 0; k < errWords; k += 4) {
-      errors.push({ line: e[k], column: e[k + 1], message: messages.slice(e[k + 2], e[k + 3]) });
-    }
-  }
+  const errors = errorList(memory, errPtr, errWords, msgPtr, msgLen);
   // One copy of all columns (laid out by ColumnBufs::pack in emit.rs), then views on it. Small
   // results share pooled 256 KiB buffers, as Node's Buffer pool does: allocating an ArrayBuffer
   // per call costs more than decoding a datagram. Results never overlap.
@@ -301,7 +294,7 @@ export function columnViews(cache, memory, count, arenaPtr, cap, errPtr, errWord
     cache.ptr = arenaPtr;
     cache.cap = cap;
   }
-  const errors = errWords > 0 ? errorList(memory, errPtr, errWords, msgPtr, msgLen) : [];
+  const errors = errorList(memory, errPtr, errWords, msgPtr, msgLen);
   return {
     count,
     values: v.values,
