@@ -345,7 +345,6 @@ fn lossy_utf16_len(bytes: &[u8]) -> usize {
 #[derive(Debug)]
 pub struct Utf16Map<'a> {
     input: &'a [u8],
-    ascii: bool,
     cursor_byte: usize,
     cursor_16: usize,
     line_start: usize,
@@ -367,7 +366,6 @@ impl<'a> Utf16Map<'a> {
     pub fn new(input: &'a [u8]) -> Self {
         Utf16Map {
             input,
-            ascii: input.is_ascii(),
             cursor_byte: 0,
             cursor_16: 0,
             line_start: 0,
@@ -376,11 +374,6 @@ impl<'a> Utf16Map<'a> {
             state: LineState::Unknown,
             table: Vec::new(),
         }
-    }
-
-    /// Whether byte offsets equal UTF-16 offsets everywhere.
-    pub fn is_ascii(&self) -> bool {
-        self.ascii
     }
 
     /// The next offsets are within this line (lines come in input order).
@@ -393,9 +386,6 @@ impl<'a> Utf16Map<'a> {
     /// The UTF-16 offset of byte `pos` (within the current line).
     #[inline]
     pub fn map(&mut self, pos: usize) -> u32 {
-        if self.ascii {
-            return pos as u32;
-        }
         if self.state == LineState::Unknown {
             self.prepare_line();
         }
@@ -411,16 +401,41 @@ impl<'a> Utf16Map<'a> {
         (self.line_16 + units) as u32
     }
 
-    fn prepare_line(&mut self) {
+    /// Begin a line known to be ASCII (its offsets are its start's plus the byte offset), and
+    /// return the UTF-16 offset of its start.
+    #[inline]
+    pub fn begin_ascii_line(&mut self, start: usize, len: usize) -> u32 {
+        self.line_start = start;
+        self.line_len = len;
+        self.skip_to_line();
+        self.state = LineState::Ascii;
+        // Past the line, which holds one UTF-16 unit per byte.
+        self.cursor_byte = start + len;
+        self.cursor_16 = self.line_16 + len;
+        self.line_16 as u32
+    }
+
+    /// Move the cursor to the line's start (counting the bytes in between) and take its offset.
+    #[inline]
+    fn skip_to_line(&mut self) {
         if self.line_start >= self.cursor_byte {
             let skipped = self
                 .input
                 .get(self.cursor_byte..self.line_start)
                 .unwrap_or(&[]);
-            self.cursor_16 += lossy_utf16_len(skipped);
+            // Mostly a line break.
+            self.cursor_16 += if skipped.is_ascii() {
+                skipped.len()
+            } else {
+                lossy_utf16_len(skipped)
+            };
             self.cursor_byte = self.line_start;
         }
         self.line_16 = self.cursor_16;
+    }
+
+    fn prepare_line(&mut self) {
+        self.skip_to_line();
         let line = self
             .input
             .get(self.line_start..self.line_start + self.line_len)
@@ -442,6 +457,59 @@ impl<'a> Utf16Map<'a> {
         }
         self.table.push(units);
         self.state = LineState::Table;
+    }
+}
+
+/// A few tape words gathered on the stack, to be appended to the tape in one copy.
+#[derive(Default)]
+struct Words {
+    w: [u32; 14],
+    n: usize,
+}
+
+impl Words {
+    #[inline(always)]
+    fn push(&mut self, x: u32) {
+        if let Some(slot) = self.w.get_mut(self.n) {
+            *slot = x;
+            self.n += 1;
+        }
+    }
+
+    #[inline(always)]
+    fn extend(&mut self, xs: &[u32]) {
+        for &x in xs {
+            self.push(x);
+        }
+    }
+}
+
+/// A u64 item of the tape: `NUMBER` with the value pushed onto `f`, or `BIG` and its high and
+/// low words. Returns the words and how many of them to write.
+#[inline(always)]
+fn u64_words(v: u64, f: &mut Vec<f64>) -> ([u32; 3], usize) {
+    if v <= MAX_SAFE_INTEGER {
+        f.push(v as f64);
+        ([value_kind::NUMBER, 0, 0], 1)
+    } else {
+        ([value_kind::BIG, (v >> 32) as u32, v as u32], 3)
+    }
+}
+
+/// A number value of the tape: `NUMBER` with the value pushed onto `f`, or `BIG` / `NEG_BIG`
+/// and the high and low words of the magnitude for an integer JS numbers do not hold exactly.
+#[inline(always)]
+fn number_words(n: Number, f: &mut Vec<f64>) -> ([u32; 3], usize) {
+    match n {
+        Number::UInt(v) => u64_words(v, f),
+        Number::Int(v) if v.unsigned_abs() > MAX_SAFE_INTEGER => {
+            let m = v.unsigned_abs();
+            ([value_kind::NEG_BIG, (m >> 32) as u32, m as u32], 3)
+        }
+        n => {
+            f.push(n.as_f64());
+            ([value_kind::NUMBER, 0, 0], 1)
+        }
     }
 }
 
@@ -488,11 +556,7 @@ impl<'a, 'b> Tape<'a, 'b> {
     fn str(&mut self, s: &str) {
         let a = byte_offset(self.input, s);
         let start = self.map.map(a);
-        let end = if self.map.is_ascii() {
-            start + s.len() as u32
-        } else {
-            self.map.map(a + s.len())
-        };
+        let end = self.map.map(a + s.len());
         self.u.push(start);
         self.u.push(end);
     }
@@ -509,14 +573,8 @@ impl<'a, 'b> Tape<'a, 'b> {
     }
 
     fn u64_item(&mut self, v: u64) {
-        if v <= MAX_SAFE_INTEGER {
-            self.u.push(value_kind::NUMBER);
-            self.f.push(v as f64);
-        } else {
-            self.u.push(value_kind::BIG);
-            self.u.push((v >> 32) as u32);
-            self.u.push(v as u32);
-        }
+        let (words, len) = u64_words(v, &mut *self.f);
+        self.u.extend_from_slice(words.get(..len).unwrap_or(&[]));
     }
 
     fn tags(&mut self, tags: Tags<'_>) {
@@ -543,6 +601,79 @@ impl<'a> Sink<'a> for Tape<'a, '_> {
     #[inline]
     fn begin_line(&mut self, start: usize, len: usize) {
         self.map.begin_line(start, len);
+    }
+
+    /// The record straight from the line (what [`Sink::value`] writes for it). The line is
+    /// printable ASCII, so its UTF-16 offsets are its byte offsets plus that of its start.
+    #[inline(always)]
+    fn common(&mut self, line: usize, start: usize, f: &CommonLine<'a>, prefix: Option<&str>) {
+        let base = self
+            .map
+            .begin_ascii_line(start, f.len)
+            .wrapping_sub(start as u32);
+        let input = self.input;
+        let at = |s: &str| base.wrapping_add(byte_offset(input, s) as u32);
+        let cat = catalog_match(f.name, f.ty, prefix);
+        let mut flags = 0;
+        if f.delta {
+            flags |= flag::DELTA;
+        }
+        if f.sample_rate.is_some() {
+            flags |= flag::RATE;
+        }
+        let has_tags = !f.bucket_tags.is_empty() || !f.dog_tags.is_empty();
+        if has_tags {
+            flags |= flag::TAGS;
+        }
+        // At most 14 words before the tags: header 2, name 2, type 1, value 3, id 1, host 2,
+        // version 3.
+        let mut w = Words::default();
+        w.push(0); // the header, below
+        w.push(line as u32);
+        let name = at(f.name);
+        w.extend(&[
+            name,
+            name.wrapping_add(f.name.len() as u32),
+            u32::from(type_code(f.ty)),
+        ]);
+        let (value, len) = number_words(f.value, &mut *self.f);
+        w.extend(value.get(..len).unwrap_or(&[]));
+        if let Some(r) = f.sample_rate {
+            self.f.push(r);
+        }
+        match cat {
+            CatalogMatch::Metric { host, recognized } => {
+                flags |= flag::METRIC;
+                let (a, b) = host.map_or((NONE, NONE), |h| (at(h), at(h) + h.len() as u32));
+                w.extend(&[recognized.metric.id(), a, b]);
+                if let Some(v) = recognized.version {
+                    flags |= flag::VERSION;
+                    let (words, len) = u64_words(v, &mut *self.f);
+                    w.extend(words.get(..len).unwrap_or(&[]));
+                }
+            }
+            CatalogMatch::KindMismatch => flags |= flag::KIND_MISMATCH,
+            CatalogMatch::None => {}
+        }
+        if let Some(head) = w.w.first_mut() {
+            *head = kind::VALUE | flags << 4;
+        }
+        self.u.extend_from_slice(w.w.get(..w.n).unwrap_or(&[]));
+        if has_tags {
+            let count_at = self.u.len();
+            self.u.push(0);
+            let mut count = 0u32;
+            for (k, v) in f.tags().iter() {
+                let k0 = at(k);
+                let (v0, v1) = v.map_or((NONE, NONE), |v| (at(v), at(v) + v.len() as u32));
+                self.u.extend_from_slice(&[k0, k0 + k.len() as u32, v0, v1]);
+                count += 1;
+            }
+            if let Some(slot) = self.u.get_mut(count_at) {
+                *slot = count;
+            }
+        }
+        self.records += 1;
     }
 
     fn value(&mut self, line: usize, name: &'a str, s: Val<'a, '_>, cat: CatalogMatch<'a>) {
@@ -587,20 +718,9 @@ impl<'a> Sink<'a> for Tape<'a, '_> {
         self.str(name);
         self.u.push(u32::from(type_code(s.ty())));
         match s.value() {
-            SampleValue::Number(Number::UInt(v)) if v > MAX_SAFE_INTEGER => {
-                self.u.push(value_kind::BIG);
-                self.u.push((v >> 32) as u32);
-                self.u.push(v as u32);
-            }
-            SampleValue::Number(Number::Int(v)) if v.unsigned_abs() > MAX_SAFE_INTEGER => {
-                let m = v.unsigned_abs();
-                self.u.push(value_kind::NEG_BIG);
-                self.u.push((m >> 32) as u32);
-                self.u.push(m as u32);
-            }
             SampleValue::Number(n) => {
-                self.u.push(value_kind::NUMBER);
-                self.f.push(n.as_f64());
+                let (words, len) = number_words(n, &mut *self.f);
+                self.u.extend_from_slice(words.get(..len).unwrap_or(&[]));
             }
             SampleValue::Set(m) => {
                 self.u.push(value_kind::SET);
@@ -1242,10 +1362,10 @@ mod tests {
         }
     }
 
-    /// Random multi-line inputs built from common and unusual lines, mutated byte by byte: the
-    /// fast path and the line splitting of `run` agree with `flatten`.
-    #[test]
-    fn run_matches_flatten_on_mutated_inputs() {
+    /// `n` inputs of a few typical lines (common-shape and others, ASCII and not), each mutated
+    /// by up to three byte edits, with a prefix or none; the same sequence on every call.
+    fn mutated_inputs(n: usize) -> Vec<(Vec<u8>, Option<&'static str>)> {
+        let mut out = Vec::with_capacity(n);
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut rand = |n: usize| {
             seed ^= seed << 13;
@@ -1266,9 +1386,16 @@ mod tests {
             b"_sc|n|0",
             b"",
             b"\xff\xfe",
+            b"caf\xc3\xa9:1|c",
+            b"realm.w.session.online,env=prod,k=:+2|g|#a:b,c",
+            b"realm.w.protocol.99999999999999999999.used:1|c",
+            b"realm.w.protocol.9007199254740993.used:1|c",
+            b"n:18446744073709551615|c",
+            b"n:-9007199254740993|g",
+            b"n:9007199254740992|ms|@0.25",
         ];
         let alphabet = b"a:|#@,.-+019cgmsdhT\r\n\xc3\xa9 ";
-        for _ in 0..20_000 {
+        for _ in 0..n {
             let mut input = Vec::new();
             for _ in 0..rand(6) {
                 input.extend_from_slice(lines[rand(lines.len())]);
@@ -1288,7 +1415,16 @@ mod tests {
                     _ => {}
                 }
             }
-            let prefix = [None, Some("my.app")][rand(2)];
+            out.push((input, [None, Some("my.app")][rand(2)]));
+        }
+        out
+    }
+
+    /// Random multi-line inputs built from common and unusual lines, mutated byte by byte: the
+    /// fast path and the line splitting of `run` agree with `flatten`.
+    #[test]
+    fn run_matches_flatten_on_mutated_inputs() {
+        for (input, prefix) in mutated_inputs(20_000) {
             let mut log = Log::default();
             let read = run(&input, prefix, 1, usize::MAX, &mut log);
             assert_eq!(read.ascii, input.is_ascii());
@@ -1301,6 +1437,60 @@ mod tests {
             );
             assert_eq!(n, decode_line_count(&input));
         }
+    }
+
+    /// A sink that hands common-shape lines to `S` as [`Sink::value`] calls (the default
+    /// [`Sink::common`]), as the general decoder would.
+    struct General<S>(S);
+
+    impl<'a, S: Sink<'a>> Sink<'a> for General<S> {
+        fn begin_line(&mut self, start: usize, len: usize) {
+            self.0.begin_line(start, len);
+        }
+        fn value(&mut self, line: usize, name: &'a str, v: Val<'a, '_>, cat: CatalogMatch<'a>) {
+            self.0.value(line, name, v, cat);
+        }
+        fn event(&mut self, e: &Event<'a>) {
+            self.0.event(e);
+        }
+        fn service_check(&mut self, s: &ServiceCheck<'a>) {
+            self.0.service_check(s);
+        }
+        fn error(&mut self, e: &DecodeError) {
+            self.0.error(e);
+        }
+    }
+
+    /// The tape's direct path for common-shape lines writes exactly the words and numbers its
+    /// general path writes: catalog names with and without a prefix, big integers, protocol
+    /// versions beyond 2^53, both kinds of tags, and offsets after non-ASCII lines.
+    #[test]
+    fn tape_common_path_matches_the_general_path() {
+        let (mut u1, mut f1, mut m1) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut u2, mut f2, mut m2) = (Vec::new(), Vec::new(), Vec::new());
+        let mut common_lines = 0;
+        for (input, prefix) in mutated_inputs(20_000) {
+            let mut direct = Tape::new(&input, &mut u1, &mut f1, &mut m1);
+            run(&input, prefix, 1, usize::MAX, &mut direct);
+            let records = (direct.records, direct.errors);
+            let mut general = General(Tape::new(&input, &mut u2, &mut f2, &mut m2));
+            run(&input, prefix, 1, usize::MAX, &mut general);
+            assert_eq!(records, (general.0.records, general.0.errors));
+            let text = String::from_utf8_lossy(&input);
+            assert_eq!(u1, u2, "{text:?}");
+            assert_eq!(
+                f1.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                f2.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                "{text:?}"
+            );
+            assert_eq!(m1, m2);
+            common_lines += input
+                .split(|&b| b == b'\n')
+                .filter(|l| decode_common(l).is_some())
+                .count();
+        }
+        // The inputs exercise the direct path.
+        assert!(common_lines > 20_000, "{common_lines}");
     }
 
     fn decode_line_count(input: &[u8]) -> usize {
@@ -1342,7 +1532,6 @@ mod tests {
         let text = String::from_utf8_lossy(input);
         let units: Vec<u16> = text.encode_utf16().collect();
         let mut map = Utf16Map::new(input);
-        assert!(!map.is_ascii());
         // Line 3 is bytes 8..20: "ét😀x:1|c".
         map.begin_line(8, 12);
         let start = map.map(8) as usize;
@@ -1354,6 +1543,13 @@ mod tests {
         map.begin_line(26, 1);
         let q = map.map(26) as usize;
         assert_eq!(String::from_utf16(&units[q..q + 1]).unwrap(), "q");
+        // The same offset for a line begun as ASCII, with or without the lines before it seen.
+        let mut lazy = Utf16Map::new(input);
+        assert_eq!(lazy.begin_ascii_line(26, 1), q as u32);
+        let mut seen = Utf16Map::new(input);
+        seen.begin_line(8, 12);
+        seen.map(8);
+        assert_eq!(seen.begin_ascii_line(26, 1), q as u32);
     }
 
     #[test]
