@@ -759,7 +759,8 @@ fn scan(input: &[u8], mut i: usize, mask: fn(u64) -> u64, stop: fn(u8) -> bool) 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use core::arch::wasm32::{
-        u8x16_bitmask, u8x16_eq, u8x16_ge, u8x16_lt, u8x16_splat, v128, v128_load, v128_or,
+        i8x16_add, i8x16_gt, i8x16_splat, u8x16_bitmask, u8x16_eq, u8x16_splat, v128, v128_load,
+        v128_or,
     };
 
     /// Bit `k` set when byte `k` of the sixteen in `chunk` is a stop byte: `|`, a control
@@ -772,13 +773,10 @@ mod simd {
         }
         // SAFETY: `chunk` holds at least 16 bytes; v128_load has no alignment requirement.
         let v = unsafe { v128_load(chunk.as_ptr().cast::<v128>()) };
-        let mut stop = v128_or(
-            v128_or(
-                u8x16_lt(v, u8x16_splat(0x20)),
-                u8x16_ge(v, u8x16_splat(0x7f)),
-            ),
-            u8x16_eq(v, u8x16_splat(b'|')),
-        );
+        // Outside 0x20..=0x7e: `v - 0x20` (unsigned) above 0x5e, that is `v - 0xa0` (signed)
+        // above -0x80 + 0x5e; one add and one signed compare instead of two unsigned compares.
+        let outside = i8x16_gt(i8x16_add(v, i8x16_splat(0x60)), i8x16_splat(-0x80 + 0x5e));
+        let mut stop = v128_or(outside, u8x16_eq(v, u8x16_splat(b'|')));
         if name {
             stop = v128_or(
                 stop,
