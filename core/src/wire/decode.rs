@@ -1481,6 +1481,11 @@ mod tests {
         fn fast_path_decimals_round_like_the_general_path(line in "x:[-+]?[0-9]{0,12}(\\.[0-9]{0,10})?\\|(g|ms)") {
             check_fast_matches_general(line.as_bytes());
         }
+
+        #[test]
+        fn fast_path_long_digit_runs_match_the_general_path(line in "x:[-+]?[0-9]{0,24}(\\.[0-9]{0,24})?\\|(c|g|ms)(\\|@0\\.[0-9]{1,20})?\n?[0-9a-z:|]{0,3}") {
+            check_fast_matches_general(line.as_bytes());
+        }
     }
 
     #[test]
