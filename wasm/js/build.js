@@ -38,7 +38,11 @@ function utf8(memory, ptr, len) {
 }
 
 let utf8Encoder = null;
+// The view encodeInput writes through, and what it was made for (its own accessors are calls).
 let encodeView = null;
+let encodeBuffer = null;
+let encodePtr = 0;
+let encodeCap = 0;
 
 // The wasm memory's ArrayBuffer. Reading `memory.buffer` is a slow accessor call, so it is read
 // again only when the cached one is detached, which is what growing the memory does to it (its
@@ -56,8 +60,11 @@ export function encodeInput(memory, input, ptr, cap) {
   // The target view is cached: a new typed array per call costs as much as a small decode.
   let view = encodeView;
   const buffer = bufferOf(memory);
-  if (view === null || view.buffer !== buffer || view.byteOffset !== ptr || view.length !== cap) {
+  if (view === null || encodeBuffer !== buffer || encodePtr !== ptr || encodeCap !== cap) {
     view = encodeView = new Uint8Array(buffer, ptr, cap);
+    encodeBuffer = buffer;
+    encodePtr = ptr;
+    encodeCap = cap;
   }
   if (typeof input === 'string') {
     if (utf8Encoder === null) utf8Encoder = new TextEncoder();
