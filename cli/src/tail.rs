@@ -4,7 +4,8 @@
 //!
 //! On a terminal the table is redrawn in place; otherwise one plain line per metric and interval:
 //! `<unix seconds> <host> <metric> <kind> <value>` (`protocol.<version>.used` with its version,
-//! e.g. `protocol.24.used`; a counter that was seen before and is quiet now prints 0).
+//! e.g. `protocol.24.used`; a counter that was seen before and is quiet now prints 0). The time is
+//! the interval's scheduled end, so intervals keep their spacing when the machine runs them late.
 
 use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
@@ -158,6 +159,11 @@ pub fn run(opts: Options) -> io::Result<()> {
     let mut window = Window::default();
     let mut buf = vec![0u8; 65_536];
     let mut done = 0u64;
+    // Each interval is stamped with its scheduled end, so that intervals a busy machine runs late
+    // (and then back to back) still get their own, evenly spaced timestamps.
+    let start_wall = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let mut deadline = Instant::now() + opts.interval;
     while opts.count.map_or(true, |c| done < c) {
         let now = Instant::now();
@@ -178,9 +184,7 @@ pub fn run(opts: Options) -> io::Result<()> {
         }
         let (other, malformed) = (window.other, window.malformed);
         let rows = window.finish(opts.interval);
-        let ts = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let ts = interval_end_secs(start_wall, opts.interval, done + 1);
         let mut out = io::stdout().lock();
         let r = if tty {
             draw_table(&mut out, &rows, ts, opts.interval, other, malformed)
@@ -197,6 +201,13 @@ pub fn run(opts: Options) -> io::Result<()> {
         deadline += opts.interval;
     }
     Ok(())
+}
+
+/// The Unix time in seconds at which interval `k` (1-based) ends when the first starts at
+/// `start` (since the epoch).
+fn interval_end_secs(start: Duration, interval: Duration, k: u64) -> u64 {
+    let end_ms = start.as_millis() + interval.as_millis() * u128::from(k);
+    u64::try_from(end_ms / 1000).unwrap_or(u64::MAX)
 }
 
 fn draw_table(
@@ -262,6 +273,24 @@ mod tests {
         let rows = w.finish(Duration::from_secs(1));
         assert_eq!(find(&rows, "connection.started"), Some(0.0));
         assert_eq!(find(&rows, "connection.online"), Some(9.0));
+    }
+
+    /// Interval timestamps follow the schedule, not the clock at printing time: distinct and
+    /// evenly spaced however late the intervals run.
+    #[test]
+    fn intervals_are_stamped_with_their_scheduled_end() {
+        let start = Duration::from_millis(1_795_865_407_600);
+        let second = Duration::from_secs(1);
+        let stamps: Vec<u64> = (1..=4)
+            .map(|k| interval_end_secs(start, second, k))
+            .collect();
+        assert_eq!(
+            stamps,
+            [1_795_865_408, 1_795_865_409, 1_795_865_410, 1_795_865_411]
+        );
+        let quarter = Duration::from_millis(250);
+        assert_eq!(interval_end_secs(start, quarter, 2), 1_795_865_408);
+        assert_eq!(interval_end_secs(Duration::MAX, second, u64::MAX), u64::MAX);
     }
 
     #[test]

@@ -55,6 +55,10 @@ fn tail_prints_rates_and_values_per_host() {
         ts
     };
     assert_eq!(intervals.len(), 3, "{stdout}");
+    // One second apart: each interval carries its scheduled end, also when a busy machine runs
+    // intervals late and back to back.
+    let secs: Vec<u64> = intervals.iter().map(|t| t.parse().unwrap()).collect();
+    assert_eq!([secs[1] - secs[0], secs[2] - secs[1]], [1, 1], "{stdout}");
     let rows = |i: usize| -> Vec<String> {
         lines
             .iter()
