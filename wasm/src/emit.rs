@@ -660,18 +660,7 @@ impl<'a> Sink<'a> for Tape<'a, '_> {
         }
         self.u.extend_from_slice(w.w.get(..w.n).unwrap_or(&[]));
         if has_tags {
-            let count_at = self.u.len();
-            self.u.push(0);
-            let mut count = 0u32;
-            for (k, v) in f.tags().iter() {
-                let k0 = at(k);
-                let (v0, v1) = v.map_or((NONE, NONE), |v| (at(v), at(v) + v.len() as u32));
-                self.u.extend_from_slice(&[k0, k0 + k.len() as u32, v0, v1]);
-                count += 1;
-            }
-            if let Some(slot) = self.u.get_mut(count_at) {
-                *slot = count;
-            }
+            self.tags(f.tags());
         }
         self.records += 1;
     }
