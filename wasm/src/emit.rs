@@ -151,20 +151,12 @@ impl<'a> Val<'a, '_> {
         }
     }
 
-    /// Whether the value has tags.
+    /// The tags (bucket tags, then `|#` tags).
     #[inline]
-    pub fn has_tags(&self) -> bool {
+    pub fn tags(&self) -> Tags<'a> {
         match self {
-            Val::Core(s) => !s.tags().is_empty(),
-            Val::Common(f) => !f.tags().is_empty(),
-        }
-    }
-
-    /// Call `f` with each tag, in order.
-    pub fn for_each_tag(&self, mut f: impl FnMut(&'a str, Option<&'a str>)) {
-        match self {
-            Val::Core(s) => s.tags().iter().for_each(|(k, v)| f(k, v)),
-            Val::Common(l) => l.tags().iter().for_each(|(k, v)| f(k, v)),
+            Val::Core(s) => s.tags(),
+            Val::Common(f) => f.tags(),
         }
     }
 
@@ -621,8 +613,8 @@ impl<'a> Sink<'a> for Tape<'a, '_> {
         if f.sample_rate.is_some() {
             flags |= flag::RATE;
         }
-        let has_tags = !f.bucket_tags.is_empty() || !f.dog_tags.is_empty();
-        if has_tags {
+        let tags = f.tags();
+        if !tags.is_empty() {
             flags |= flag::TAGS;
         }
         // At most 14 words before the tags: header 2, name 2, type 1, value 3, id 1, host 2,
@@ -659,8 +651,8 @@ impl<'a> Sink<'a> for Tape<'a, '_> {
             *head = kind::VALUE | flags << 4;
         }
         self.u.extend_from_slice(w.w.get(..w.n).unwrap_or(&[]));
-        if has_tags {
-            self.tags(f.tags());
+        if !tags.is_empty() {
+            self.tags(tags);
         }
         self.records += 1;
     }
@@ -692,7 +684,7 @@ impl<'a> Sink<'a> for Tape<'a, '_> {
         if version.is_some() {
             flags |= flag::VERSION;
         }
-        if s.has_tags() {
+        if !s.tags().is_empty() {
             flags |= flag::TAGS;
         }
         let container = s.container();
@@ -730,17 +722,7 @@ impl<'a> Sink<'a> for Tape<'a, '_> {
             self.u64_item(v);
         }
         if flags & flag::TAGS != 0 {
-            let at = self.u.len();
-            self.u.push(0);
-            let mut n = 0u32;
-            s.for_each_tag(|k, v| {
-                self.str(k);
-                self.opt_str(v);
-                n += 1;
-            });
-            if let Some(slot) = self.u.get_mut(at) {
-                *slot = n;
-            }
+            self.tags(s.tags());
         }
         if let Some(c) = container {
             self.str(c);
@@ -1275,7 +1257,7 @@ mod tests {
         fn value(&mut self, line: usize, name: &'a str, s: Val<'a, '_>, c: CatalogMatch<'a>) {
             let tags = {
                 let mut t = Vec::new();
-                s.for_each_tag(|k, v| t.push((k, v)));
+                t.extend(s.tags().iter());
                 t
             };
             let ext: Vec<&str> = s.extensions().map(|e| e.collect()).unwrap_or_default();
