@@ -1255,11 +1255,7 @@ mod tests {
     impl<'a> Sink<'a> for Log {
         fn begin_line(&mut self, _: usize, _: usize) {}
         fn value(&mut self, line: usize, name: &'a str, s: Val<'a, '_>, c: CatalogMatch<'a>) {
-            let tags = {
-                let mut t = Vec::new();
-                t.extend(s.tags().iter());
-                t
-            };
+            let tags: Vec<_> = s.tags().iter().collect();
             let ext: Vec<&str> = s.extensions().map(|e| e.collect()).unwrap_or_default();
             self.0.push(format!(
                 "{line} {name} {:?} {:?} {} {:?} {:?} {:?} {tags:?} {ext:?} {c:?}",
