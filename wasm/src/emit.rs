@@ -415,11 +415,11 @@ impl<'a> Utf16Map<'a> {
                 .input
                 .get(self.cursor_byte..self.line_start)
                 .unwrap_or(&[]);
-            // Mostly a line break.
-            self.cursor_16 += if skipped.is_ascii() {
-                skipped.len()
-            } else {
-                lossy_utf16_len(skipped)
+            // Mostly one line break: no call for it (`is_ascii` is one in wasm).
+            self.cursor_16 += match skipped {
+                [b] if b.is_ascii() => 1,
+                s if s.is_ascii() => s.len(),
+                s => lossy_utf16_len(s),
             };
             self.cursor_byte = self.line_start;
         }
@@ -452,56 +452,118 @@ impl<'a> Utf16Map<'a> {
     }
 }
 
-/// A few tape words gathered on the stack, to be appended to the tape in one copy.
-#[derive(Default)]
-struct Words {
-    w: [u32; 14],
+/// Items written straight into the spare room of a tape vector (reserved first), so that a
+/// record costs neither a capacity check per item nor a copy. [`extend_written`] keeps them.
+struct Spare<'v, T> {
+    slots: &'v mut [core::mem::MaybeUninit<T>],
     n: usize,
 }
 
-impl Words {
+impl<'v, T: Copy> Spare<'v, T> {
+    /// Room for `max` items at the end of `v` (a push past them is dropped).
     #[inline(always)]
-    fn push(&mut self, x: u32) {
-        if let Some(slot) = self.w.get_mut(self.n) {
-            *slot = x;
+    fn new(v: &'v mut Vec<T>, max: usize) -> Self {
+        v.reserve(max);
+        Spare {
+            slots: v.spare_capacity_mut(),
+            n: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, x: T) {
+        if let Some(slot) = self.slots.get_mut(self.n) {
+            slot.write(x);
             self.n += 1;
         }
     }
 
     #[inline(always)]
-    fn extend(&mut self, xs: &[u32]) {
+    fn extend(&mut self, xs: &[T]) {
         for &x in xs {
             self.push(x);
         }
     }
-}
 
-/// A u64 item of the tape: `NUMBER` with the value pushed onto `f`, or `BIG` and its high and
-/// low words. Returns the words and how many of them to write.
-#[inline(always)]
-fn u64_words(v: u64, f: &mut Vec<f64>) -> ([u32; 3], usize) {
-    if v <= MAX_SAFE_INTEGER {
-        f.push(v as f64);
-        ([value_kind::NUMBER, 0, 0], 1)
-    } else {
-        ([value_kind::BIG, (v >> 32) as u32, v as u32], 3)
+    /// Overwrite item `k` (one already pushed).
+    #[inline(always)]
+    fn set(&mut self, k: usize, x: T) {
+        if k < self.n {
+            if let Some(slot) = self.slots.get_mut(k) {
+                slot.write(x);
+            }
+        }
+    }
+
+    /// How many items were written: pass it to [`extend_written`].
+    #[inline(always)]
+    fn finish(self) -> usize {
+        self.n
     }
 }
 
-/// A number value of the tape: `NUMBER` with the value pushed onto `f`, or `BIG` / `NEG_BIG`
-/// and the high and low words of the magnitude for an integer JS numbers do not hold exactly.
+/// Keep the `n` items a [`Spare`] over `v` wrote.
 #[inline(always)]
-fn number_words(n: Number, f: &mut Vec<f64>) -> ([u32; 3], usize) {
+fn extend_written<T>(v: &mut Vec<T>, n: usize) {
+    let len = v.len() + n;
+    assert!(len <= v.capacity());
+    // SAFETY: the `Spare` initialised the first `n` spare slots (it counts only the ones it
+    // wrote), and they lie within the capacity (checked above).
+    unsafe { v.set_len(len) }
+}
+
+/// A u64 or number item of the tape: its words (`len` of them) and, for `NUMBER`, the value
+/// for the f64 stream.
+struct Item {
+    words: [u32; 3],
+    len: usize,
+    num: Option<f64>,
+}
+
+impl Item {
+    #[inline(always)]
+    fn words(&self) -> &[u32] {
+        self.words.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// A u64 item: `NUMBER` with the value as an f64, or `BIG` and its high and low words.
+#[inline(always)]
+fn u64_item(v: u64) -> Item {
+    if v <= MAX_SAFE_INTEGER {
+        Item {
+            words: [value_kind::NUMBER, 0, 0],
+            len: 1,
+            num: Some(v as f64),
+        }
+    } else {
+        Item {
+            words: [value_kind::BIG, (v >> 32) as u32, v as u32],
+            len: 3,
+            num: None,
+        }
+    }
+}
+
+/// A number value: `NUMBER` with the value as an f64, or `BIG` / `NEG_BIG` and the high and
+/// low words of the magnitude for an integer JS numbers do not hold exactly.
+#[inline(always)]
+fn number_item(n: Number) -> Item {
     match n {
-        Number::UInt(v) => u64_words(v, f),
+        Number::UInt(v) => u64_item(v),
         Number::Int(v) if v.unsigned_abs() > MAX_SAFE_INTEGER => {
             let m = v.unsigned_abs();
-            ([value_kind::NEG_BIG, (m >> 32) as u32, m as u32], 3)
+            Item {
+                words: [value_kind::NEG_BIG, (m >> 32) as u32, m as u32],
+                len: 3,
+                num: None,
+            }
         }
-        n => {
-            f.push(n.as_f64());
-            ([value_kind::NUMBER, 0, 0], 1)
-        }
+        n => Item {
+            words: [value_kind::NUMBER, 0, 0],
+            len: 1,
+            num: Some(n.as_f64()),
+        },
     }
 }
 
@@ -564,9 +626,12 @@ impl<'a, 'b> Tape<'a, 'b> {
         }
     }
 
-    fn u64_item(&mut self, v: u64) {
-        let (words, len) = u64_words(v, &mut *self.f);
-        self.u.extend_from_slice(words.get(..len).unwrap_or(&[]));
+    /// Write a number or u64 item.
+    fn item(&mut self, item: Item) {
+        self.u.extend_from_slice(item.words());
+        if let Some(x) = item.num {
+            self.f.push(x);
+        }
     }
 
     fn tags(&mut self, tags: Tags<'_>) {
@@ -618,8 +683,9 @@ impl<'a> Sink<'a> for Tape<'a, '_> {
             flags |= flag::TAGS;
         }
         // At most 14 words before the tags: header 2, name 2, type 1, value 3, id 1, host 2,
-        // version 3.
-        let mut w = Words::default();
+        // version 3; and at most 3 numbers: value, rate, version.
+        let mut w = Spare::new(&mut *self.u, 14);
+        let mut nums = Spare::new(&mut *self.f, 3);
         w.push(0); // the header, below
         w.push(line as u32);
         let name = at(f.name);
@@ -628,10 +694,13 @@ impl<'a> Sink<'a> for Tape<'a, '_> {
             name.wrapping_add(f.name.len() as u32),
             u32::from(type_code(f.ty)),
         ]);
-        let (value, len) = number_words(f.value, &mut *self.f);
-        w.extend(value.get(..len).unwrap_or(&[]));
+        let value = number_item(f.value);
+        w.extend(value.words());
+        if let Some(x) = value.num {
+            nums.push(x);
+        }
         if let Some(r) = f.sample_rate {
-            self.f.push(r);
+            nums.push(r);
         }
         match cat {
             CatalogMatch::Metric { host, recognized } => {
@@ -640,17 +709,20 @@ impl<'a> Sink<'a> for Tape<'a, '_> {
                 w.extend(&[recognized.metric.id(), a, b]);
                 if let Some(v) = recognized.version {
                     flags |= flag::VERSION;
-                    let (words, len) = u64_words(v, &mut *self.f);
-                    w.extend(words.get(..len).unwrap_or(&[]));
+                    let version = u64_item(v);
+                    w.extend(version.words());
+                    if let Some(x) = version.num {
+                        nums.push(x);
+                    }
                 }
             }
             CatalogMatch::KindMismatch => flags |= flag::KIND_MISMATCH,
             CatalogMatch::None => {}
         }
-        if let Some(head) = w.w.first_mut() {
-            *head = kind::VALUE | flags << 4;
-        }
-        self.u.extend_from_slice(w.w.get(..w.n).unwrap_or(&[]));
+        w.set(0, kind::VALUE | flags << 4);
+        let (words, numbers) = (w.finish(), nums.finish());
+        extend_written(&mut *self.u, words);
+        extend_written(&mut *self.f, numbers);
         if !tags.is_empty() {
             self.tags(tags);
         }
@@ -700,8 +772,7 @@ impl<'a> Sink<'a> for Tape<'a, '_> {
         self.u.push(u32::from(type_code(s.ty())));
         match s.value() {
             SampleValue::Number(n) => {
-                let (words, len) = number_words(n, &mut *self.f);
-                self.u.extend_from_slice(words.get(..len).unwrap_or(&[]));
+                self.item(number_item(n));
             }
             SampleValue::Set(m) => {
                 self.u.push(value_kind::SET);
@@ -712,14 +783,14 @@ impl<'a> Sink<'a> for Tape<'a, '_> {
             self.f.push(r);
         }
         if let Some(t) = timestamp {
-            self.u64_item(t);
+            self.item(u64_item(t));
         }
         if let CatalogMatch::Metric { host, recognized } = cat {
             self.u.push(recognized.metric.id());
             self.opt_str(host);
         }
         if let Some(v) = version {
-            self.u64_item(v);
+            self.item(u64_item(v));
         }
         if flags & flag::TAGS != 0 {
             self.tags(s.tags());
@@ -754,7 +825,7 @@ impl<'a> Sink<'a> for Tape<'a, '_> {
         self.str(e.title);
         self.str(e.text);
         if let Some(t) = e.timestamp {
-            self.u64_item(t);
+            self.item(u64_item(t));
         }
         self.opt_str(e.hostname);
         self.opt_str(e.aggregation_key);
@@ -779,7 +850,7 @@ impl<'a> Sink<'a> for Tape<'a, '_> {
         self.str(s.name);
         self.u.push(u32::from(s.status));
         if let Some(t) = s.timestamp {
-            self.u64_item(t);
+            self.item(u64_item(t));
         }
         self.opt_str(s.hostname);
         if flags & flag::TAGS != 0 {
