@@ -5,6 +5,8 @@
 #   3. node:test suites against the Node build, including the shared vectors and a
 #      differential run against the `realm-metrics decode` CLI
 #   4. a real-browser test: headless Chromium loads the web build
+#   5. the benchmark script, on a few packets (it checks that every implementation decodes every
+#      line; it times nothing here)
 # Installs what it needs, idempotently (see build.sh; plus npm devDependencies and chromium).
 set -euo pipefail
 
@@ -27,19 +29,22 @@ fi
 bash "$here/build.sh"
 
 cd "$root"
-log "1/4 host unit tests"
+log "1/5 host unit tests"
 cargo test -p realm-metrics-wasm
 
-log "2/4 wasm-bindgen-test (Node)"
+log "2/5 wasm-bindgen-test (Node)"
 # With the target features of the shipped build (build.sh), so that the SIMD code is tested.
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${WASM_RUSTFLAGS--C target-feature=+simd128}" \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test --target wasm32-unknown-unknown -p realm-metrics-wasm
 
-log "3/4 node:test suites"
+log "3/5 node:test suites"
 # The CLI binary, for the differential test (skipped if it does not build).
 cargo build -p realm-metrics-cli || log "warning: the CLI did not build; its comparison is skipped"
 node --test "$here"/test/*.test.mjs
 
-log "4/4 browser test (headless Chromium)"
+log "4/5 browser test (headless Chromium)"
 node --test "$here"/test/browser/
+
+log "5/5 benchmark script, 5000 lines, one round"
+node "$here/bench/decode.mjs" 5000 1
