@@ -226,20 +226,23 @@ export function buildDecodeResult(text, memory, textPtr, textLen, uPtr, uLen, fP
   return { metrics, errors };
 }
 
-export function buildColumns(memory, count, arenaPtr, errPtr, errWords, msgPtr, msgLen, ascii) {
+export function buildColumns(memory, count, arenaPtr, errPtr, errWords, msgPtr, msgLen, ascii, transferable) {
   const buffer = bufferOf(memory);
   const errors = errorList(memory, errPtr, errWords, msgPtr, msgLen);
   // One copy of all columns (laid out by ColumnBufs::pack in emit.rs), then views on it. Small
   // results share pooled 256 KiB buffers, as Node's Buffer pool does: allocating an ArrayBuffer
-  // per call costs more than decoding a datagram. Results never overlap.
+  // costs more than decoding a datagram. Results never overlap. A transferable result, and a
+  // large one, gets an ArrayBuffer of its own.
   const n = count;
   const size = 34 * n;
   let ab;
   let off = 0;
-  if (size > POOL_SIZE / 8) {
+  if (transferable || size > POOL_SIZE / 8) {
     ab = buffer.slice(arenaPtr, arenaPtr + size);
   } else {
-    if (poolUsed + size > POOL_SIZE) {
+    // A new pool when this one is full, or detached: a caller transferred a result's buffer
+    // (the pool) to a worker, which left it empty.
+    if (pool !== null && (poolUsed + size > POOL_SIZE || pool.byteLength === 0)) {
       pool = null;
     }
     if (pool === null) {

@@ -48,6 +48,17 @@ export interface DecodeOptions {
   prefix?: string;
 }
 
+/** Options of `decodeColumns()`. */
+export interface ColumnsOptions extends DecodeOptions {
+  /**
+   * Give the result's arrays one `ArrayBuffer` of their own (`result.values.buffer`, exactly
+   * their bytes), which can go in the transfer list of `postMessage`. By default small results
+   * share pooled 256 KiB buffers, which are faster to make but are copied whole by
+   * `postMessage` and `structuredClone`.
+   */
+  transferable?: boolean;
+}
+
 /** Options of `new Decoder()`. */
 export interface DecoderOptions extends DecodeOptions {
   /**
@@ -247,6 +258,7 @@ extern "C" {
         msg: u32,
         msg_len: u32,
         ascii: bool,
+        transferable: bool,
     ) -> JsValue;
 }
 
@@ -348,6 +360,16 @@ fn read_prefix(what: &str, options: Option<&JsValue>) -> Result<Option<String>, 
         .transpose()
 }
 
+/// `options.<key>` as a boolean (false when absent), validated.
+fn read_flag(what: &str, options: Option<&JsValue>, key: &str) -> Result<bool, JsError> {
+    match read_option(what, options, key)? {
+        None => Ok(false),
+        Some(v) => v
+            .as_bool()
+            .ok_or_else(|| JsError::new(&[what, ": options.", key, " must be a boolean"].concat())),
+    }
+}
+
 fn read_option(
     what: &str,
     options: Option<&JsValue>,
@@ -431,13 +453,15 @@ fn fill_arena(
 }
 
 /// Decode StatsD text into typed arrays (one row per value, event and service check): the fast
-/// path for dashboards. See `ColumnsResult` for the columns and the type-code table.
+/// path for dashboards. See `ColumnsResult` for the columns and the type-code table, and
+/// `ColumnsOptions.transferable` for results to post to a worker.
 #[wasm_bindgen(js_name = decodeColumns, unchecked_return_type = "ColumnsResult")]
 pub fn decode_columns(
     #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] input: JsValue,
-    #[wasm_bindgen(unchecked_optional_param_type = "DecodeOptions")] options: Option<Object>,
+    #[wasm_bindgen(unchecked_optional_param_type = "ColumnsOptions")] options: Option<Object>,
 ) -> Result<JsValue, JsError> {
     let prefix = read_prefix("decodeColumns", options.as_deref())?;
+    let transferable = read_flag("decodeColumns", options.as_deref(), "transferable")?;
     with_scratch(|s| {
         with_input(s, |s, buf| {
             let ascii = fill_arena(
@@ -459,6 +483,7 @@ pub fn decode_columns(
                     ptr(&c.msg),
                     c.msg.len() as u32,
                     ascii,
+                    transferable,
                 )
             }))
         })

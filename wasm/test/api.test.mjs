@@ -108,6 +108,8 @@ describe('decode()', () => {
       () => wasm.decode('a:1|c', { prefix: 5 }),
       () => wasm.decodeColumns(42),
       () => wasm.decodeColumns('a:1|c', { prefix: {} }),
+      () => wasm.decodeColumns('a:1|c', { transferable: 1 }),
+      () => wasm.decodeColumns('a:1|c', { transferable: 'yes' }),
       () => new wasm.Decoder({ maxLineBytes: 0 }),
       () => new wasm.Decoder({ maxLineBytes: 1.5 }),
       () => new wasm.Decoder({ maxLineBytes: '5' }),
@@ -165,6 +167,71 @@ describe('decodeColumns()', () => {
     // A large result has a buffer of its own.
     const big = wasm.decodeColumns('a:1|c\n'.repeat(2000));
     assert.equal(big.values.buffer.byteLength, 34 * 2000);
+  });
+});
+
+describe('decodeColumns() results and other threads', () => {
+  const COLUMNS = ['values', 'sampleRates', 'types', 'flags', 'catalogIds', 'lines', 'nameOffsets', 'nameLengths'];
+  const packet = 'realm.w1.connection.online:12|g\nrealm.w2.session.started:3|c|@0.5\nx:1.5|ms';
+
+  test('transferring a pooled buffer away leaves decodeColumns() working', () => {
+    const a = wasm.decodeColumns('a:1|c');
+    const b = wasm.decodeColumns('b:2|c');
+    assert.equal(a.values.buffer, b.values.buffer, 'small results share a pool');
+    const moved = structuredClone(a, { transfer: [a.values.buffer] });
+    assert.deepStrictEqual([...moved.values], [1]);
+    // The pool went with it: b, which shared it, is detached too (the README says so).
+    assert.equal(b.values.length, 0);
+    // The next results come from a new pool.
+    for (let k = 0; k < 3; k++) {
+      const c = wasm.decodeColumns(packet);
+      assert.deepStrictEqual([...c.values], [12, 3, 1.5]);
+      assert.deepStrictEqual([...c.lines], [1, 2, 3]);
+      assert.notEqual(c.values.buffer.byteLength, 0);
+    }
+  });
+
+  test('transferable: one ArrayBuffer of its own, with exactly the columns', () => {
+    const pooled = wasm.decodeColumns(packet);
+    const r = wasm.decodeColumns(packet, { transferable: true });
+    assert.equal(r.count, 3);
+    assert.equal(r.values.buffer.byteLength, 34 * r.count);
+    for (const k of COLUMNS) {
+      assert.equal(r[k].buffer, r.values.buffer, k);
+      assert.equal(r[k].length, r.count, k);
+      assert.deepStrictEqual([...r[k]], [...pooled[k]], k);
+    }
+    assert.notEqual(r.values.buffer, pooled.values.buffer);
+    // A clone copies its 102 bytes, not a pool.
+    assert.equal(structuredClone(r).values.buffer.byteLength, 34 * 3);
+    // Transferring it leaves every other result alone.
+    structuredClone(r, { transfer: [r.values.buffer] });
+    assert.equal(r.values.length, 0);
+    assert.deepStrictEqual([...pooled.values], [12, 3, 1.5]);
+    assert.equal(wasm.decodeColumns(packet, { transferable: false }).values.buffer, wasm.decodeColumns('a:1|c').values.buffer);
+  });
+
+  test('a transferable result goes to a worker thread without a copy', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const worker = new Worker(`
+      const { parentPort } = require('node:worker_threads');
+      parentPort.on('message', (r) => parentPort.postMessage({
+        bytes: r.values.buffer.byteLength,
+        values: [...r.values], rates: [...r.sampleRates], ids: [...r.catalogIds], types: [...r.types],
+      }));`, { eval: true });
+    try {
+      const r = wasm.decodeColumns(packet, { transferable: true });
+      const expected = { bytes: 102, values: [...r.values], rates: [...r.sampleRates], ids: [...r.catalogIds], types: [...r.types] };
+      const reply = new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+      worker.postMessage(r, [r.values.buffer]);
+      assert.equal(r.values.length, 0, 'moved, not copied');
+      assert.deepStrictEqual(await reply, expected);
+      assert.deepStrictEqual(expected.values, [12, 3, 1.5]);
+      const id = (name) => wasm.catalog().find((m) => m.name === name).id;
+      assert.deepStrictEqual(expected.ids, [id('connection.online'), id('session.started'), -1]);
+    } finally {
+      await worker.terminate();
+    }
   });
 });
 
@@ -323,7 +390,8 @@ describe('the package', () => {
       const dts = readFileSync(path.join(wasmDir, 'pkg', dir, 'realm_metrics_wasm.d.ts'), 'utf8');
       for (const s of [
         'export function decode(input: string | Uint8Array | ArrayBuffer, options?: DecodeOptions): DecodeResult;',
-        'export function decodeColumns(input: string | Uint8Array | ArrayBuffer, options?: DecodeOptions): ColumnsResult;',
+        'export function decodeColumns(input: string | Uint8Array | ArrayBuffer, options?: ColumnsOptions): ColumnsResult;',
+        'export interface ColumnsOptions extends DecodeOptions {',
         'export function catalog(): CatalogEntry[];',
         'constructor(options?: DecoderOptions);',
         'push(chunk: string | Uint8Array | ArrayBuffer): DecodeResult;',
