@@ -126,6 +126,10 @@ cat >"$pkg/package.json" <<EOF
   "sideEffects": false
 }
 EOF
+# Each build's module type, for Node and bundlers that load a file of it directly (without one,
+# Node warns about the web build's ES module syntax and parses it twice).
+printf '{\n  "type": "module",\n  "sideEffects": false\n}\n' >"$pkg/web/package.json"
+printf '{\n  "type": "commonjs",\n  "sideEffects": false\n}\n' >"$pkg/node/package.json"
 cp "$here/README.md" "$pkg/README.md"
 
 raw=$(stat -c %s "$pkg/web/realm_metrics_wasm_bg.wasm")

@@ -3,7 +3,7 @@
 
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { wasm, wasmDir, rng, concatResults, cliBinary, parseJsonBig } from './helpers.mjs';
@@ -382,6 +382,22 @@ describe('the package', () => {
     for (const m of [viaRequire, viaImport]) {
       for (const name of ['decode', 'decodeColumns', 'Decoder', 'catalog']) assert.equal(typeof m[name], 'function', name);
     }
+  });
+
+  test('the web build loads in Node as an ES module, without warnings, after init()', () => {
+    const web = path.join(wasmDir, 'pkg', 'web');
+    const script = `
+      import init, { decode } from ${JSON.stringify(path.join(web, 'realm_metrics_wasm.js'))};
+      import { readFileSync } from 'node:fs';
+      await init({ module_or_path: readFileSync(${JSON.stringify(path.join(web, 'realm_metrics_wasm_bg.wasm'))}) });
+      process.stdout.write(JSON.stringify(decode('realm.w.connection.online:3|g').metrics[0]));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(r.stderr, '');
+    assert.equal(r.status, 0);
+    const m = JSON.parse(r.stdout);
+    assert.equal(m.metric, 'connection.online');
+    assert.equal(m.host, 'w');
+    assert.equal(m.value, 3);
   });
 
   test('the declared .d.ts names every export', async () => {
