@@ -1,11 +1,11 @@
 //! The catalog and the StatsD codec: `catalog()`, `Metric`, `encodeLine()`, `decode()`.
 
-use napi::bindgen_prelude::{BigInt, Buffer, Either, Either3, Object};
+use napi::bindgen_prelude::{Array, BigInt, Buffer, Either, Either3, Object};
 use napi::{Env, Result};
 use napi_derive::napi;
 use realm_metrics::wire::{
     flatten, CatalogMatch, Dialect, EncodeError, Encoder, Event, Flat, FlatValue, LineOptions,
-    MetricType, Number, SampleValue, ServiceCheck, Tag, Tags, Value,
+    MetricType, Number, Sample, SampleValue, ServiceCheck, Tag, Tags, Value,
 };
 
 use crate::error::{throw, throw_encode};
@@ -267,8 +267,47 @@ fn tags_object<'e>(env: &'e Env, t: Tags<'_>) -> Result<Object<'e>> {
     Ok(o)
 }
 
-fn value_object<'e>(env: &'e Env, v: &FlatValue<'_>) -> Result<Object<'e>> {
+/// The tags object and unknown-fields array of the last value, which the next values of its
+/// segment (`k:1:2:3|c|#t`) share: a line of many values and many tags then costs values + tags,
+/// not values x tags.
+struct Shared<'a, 'e> {
+    line: usize,
+    sample: Sample<'a>,
+    tags: Object<'e>,
+    extensions: Option<Array<'e>>,
+}
+
+fn value_object<'a, 'e>(
+    env: &'e Env,
+    v: &FlatValue<'a>,
+    shared: &mut Option<Shared<'a, 'e>>,
+) -> Result<Object<'e>> {
     let s = &v.sample;
+    let reuse = shared
+        .as_ref()
+        .filter(|p| p.line == v.line && p.sample.same_segment(s));
+    let (tags, extensions) = match reuse {
+        Some(p) => (p.tags, p.extensions),
+        None => {
+            let ext: Vec<&str> = s.extensions().collect();
+            let extensions = if ext.is_empty() {
+                None
+            } else {
+                let mut a = env.create_array(ext.len() as u32)?;
+                for (i, e) in ext.into_iter().enumerate() {
+                    a.set(i as u32, e)?;
+                }
+                Some(a)
+            };
+            (tags_object(env, s.tags())?, extensions)
+        }
+    };
+    *shared = Some(Shared {
+        line: v.line,
+        sample: *s,
+        tags,
+        extensions,
+    });
     let mut o = Object::new(env)?;
     o.set("line", v.line as f64)?;
     o.set("name", v.name)?;
@@ -279,7 +318,7 @@ fn value_object<'e>(env: &'e Env, v: &FlatValue<'_>) -> Result<Object<'e>> {
     }
     o.set("delta", s.delta)?;
     o.set("sampleRate", s.sample_rate)?;
-    o.set("tags", tags_object(env, s.tags())?)?;
+    o.set("tags", tags)?;
     o.set("timestamp", js_u64(s.timestamp))?;
     let (metric, host, version, mismatch) = match v.catalog {
         CatalogMatch::Metric { host, recognized } => (
@@ -300,9 +339,8 @@ fn value_object<'e>(env: &'e Env, v: &FlatValue<'_>) -> Result<Object<'e>> {
     if let Some(c) = s.container {
         o.set("container", c)?;
     }
-    let ext: Vec<&str> = s.extensions().collect();
-    if !ext.is_empty() {
-        o.set("extensions", ext)?;
+    if let Some(a) = extensions {
+        o.set("extensions", a)?;
     }
     Ok(o)
 }
@@ -351,9 +389,10 @@ pub fn decode_raw<'e>(
     };
     let mut metrics: Vec<Object<'e>> = Vec::new();
     let mut errors: Vec<Object<'e>> = Vec::new();
+    let mut shared = None;
     for item in flatten(bytes, prefix.as_deref()) {
         match item {
-            Flat::Value(v) => metrics.push(value_object(env, &v)?),
+            Flat::Value(v) => metrics.push(value_object(env, &v, &mut shared)?),
             Flat::Event(e) => metrics.push(event_object(env, &e)?),
             Flat::ServiceCheck(s) => metrics.push(check_object(env, &s)?),
             Flat::Error(e) => {

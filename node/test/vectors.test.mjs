@@ -70,6 +70,25 @@ test('decode.json through a Uint8Array that is not a Buffer', () => {
   assert.equal(pkg.decode(u8).metrics[0].metric, 'connection.started');
 });
 
+test('decode(): values of one segment share their tags and extensions, so a line of many of both stays linear', () => {
+  // 16001 values and 16001 tags in 64 KB: a tags object per value would be 256 million entries.
+  const line = 'k:' + '1:'.repeat(16000) + '1|c|#' + 'a:1,'.repeat(16000) + 'b';
+  const { metrics, errors } = pkg.decode(line);
+  assert.deepStrictEqual(errors, []);
+  assert.equal(metrics.length, 16001);
+  assert.deepStrictEqual(metrics[0].tags, { a: '1', b: null });
+  assert.ok(metrics.every((m) => m.tags === metrics[0].tags));
+  const x = pkg.decode('k:' + '1:'.repeat(16000) + '1|c' + '|x'.repeat(16000)).metrics;
+  assert.equal(x[0].extensions.length, 16000);
+  assert.ok(x.every((m) => m.extensions === x[0].extensions));
+  // Other segments and other lines have their own.
+  const m = pkg.decode('k,a=b:1:2|c:3|g|#t\nk,a=b:4|c').metrics;
+  assert.deepStrictEqual(m.map((v) => v.tags), [{ a: 'b' }, { a: 'b' }, { a: 'b', t: null }, { a: 'b' }]);
+  assert.equal(m[0].tags, m[1].tags);
+  assert.notEqual(m[1].tags, m[2].tags);
+  assert.notEqual(m[0].tags, m[3].tags);
+});
+
 function encodeValue(c) {
   const v = c.value;
   if (typeof v === 'string' && v.startsWith(BIG)) return BigInt(v.slice(BIG.length));

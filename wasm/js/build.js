@@ -9,7 +9,8 @@
 const NONE = 0xffffffff;
 const TYPES = ['c', 'g', 'ms', 'h', 's', 'd'];
 
-// Record kinds and flags: keep in sync with `kind` and `flag` in emit.rs.
+// Record kinds and flags: keep in sync with `kind` and `flag` in emit.rs. The values of one
+// segment of a line (`k:1:2:3|c|#t`) share one tags object and one extensions array.
 const K_VALUE = 0;
 const K_EVENT = 1;
 const K_SERVICE_CHECK = 2;
@@ -22,6 +23,8 @@ const F_KIND_MISMATCH = 32;
 const F_TAGS = 64;
 const F_CONTAINER = 128;
 const F_EXTENSIONS = 256;
+const F_TAGS_PREV = 512;
+const F_EXTENSIONS_PREV = 1024;
 const V_NUMBER = 0;
 const V_NEG_BIG = 2;
 const V_SET = 3;
@@ -108,6 +111,9 @@ export function buildDecodeResult(text, memory, textPtr, textLen, uPtr, uLen, fP
   const errors = [];
   let i = 0;
   let j = 0;
+  // The last value's tags and unknown fields, which the next values of its segment share.
+  let prevTags = null;
+  let prevExt = null;
   // Reads a string (or null) at i.
   const str = () => {
     const a = u[i];
@@ -162,7 +168,10 @@ export function buildDecodeResult(text, memory, textPtr, textLen, uPtr, uLen, fP
         host = str();
       }
       const version = fl & F_VERSION ? u64() : null;
-      const tags = fl & F_TAGS ? tagsAt() : {};
+      let tags;
+      if (fl & F_TAGS) prevTags = tags = tagsAt();
+      else if (fl & F_TAGS_PREV) tags = prevTags;
+      else tags = {};
       const o = {
         line,
         name,
@@ -182,7 +191,9 @@ export function buildDecodeResult(text, memory, textPtr, textLen, uPtr, uLen, fP
         const n = u[i++];
         const ext = new Array(n);
         for (let k = 0; k < n; k++) ext[k] = str();
-        o.extensions = ext;
+        o.extensions = prevExt = ext;
+      } else if (fl & F_EXTENSIONS_PREV) {
+        o.extensions = prevExt;
       }
       metrics.push(o);
     } else if (kind === K_EVENT) {

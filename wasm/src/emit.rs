@@ -55,6 +55,12 @@ pub mod flag {
     pub const CONTAINER: u32 = 128;
     /// Unknown fields: a count, then strings.
     pub const EXTENSIONS: u32 = 256;
+    /// The tags of the previous value, which is of the same segment of the same line: nothing
+    /// on the tape (the reader gives both values one tags object, so that a line of many values
+    /// and many tags costs values + tags, not values x tags).
+    pub const TAGS_PREV: u32 = 512;
+    /// The unknown fields of the previous value, likewise.
+    pub const EXTENSIONS_PREV: u32 = 1024;
 }
 
 /// How a value is stored on the tape.
@@ -582,6 +588,9 @@ pub struct Tape<'a, 'b> {
     pub records: usize,
     /// Errors written.
     pub errors: usize,
+    /// The last value written from the general decoder: its line, the sample, and whether it
+    /// has tags and unknown fields (for [`flag::TAGS_PREV`] and [`flag::EXTENSIONS_PREV`]).
+    prev: Option<(usize, Sample<'a>, bool, bool)>,
 }
 
 impl<'a, 'b> Tape<'a, 'b> {
@@ -603,6 +612,7 @@ impl<'a, 'b> Tape<'a, 'b> {
             msg,
             records: 0,
             errors: 0,
+            prev: None,
         }
     }
 
@@ -756,17 +766,40 @@ impl<'a> Sink<'a> for Tape<'a, '_> {
         if version.is_some() {
             flags |= flag::VERSION;
         }
-        if !s.tags().is_empty() {
-            flags |= flag::TAGS;
-        }
         let container = s.container();
         if container.is_some() {
             flags |= flag::CONTAINER;
         }
-        let mut ext = s.extensions().map(Iterator::peekable);
-        if ext.as_mut().is_some_and(|e| e.peek().is_some()) {
-            flags |= flag::EXTENSIONS;
+        // The values of one segment share its tags and unknown fields: look at them once.
+        let same = match (s, &self.prev) {
+            (Val::Core(x), Some((l, p, ..))) => *l == line && x.same_segment(p),
+            _ => false,
+        };
+        let mut ext = None;
+        let (has_tags, has_ext) = match self.prev {
+            Some((_, _, tags, ext)) if same => (tags, ext),
+            _ => {
+                ext = s.extensions().map(Iterator::peekable);
+                (
+                    !s.tags().is_empty(),
+                    ext.as_mut().is_some_and(|e| e.peek().is_some()),
+                )
+            }
+        };
+        if has_tags {
+            flags |= if same { flag::TAGS_PREV } else { flag::TAGS };
         }
+        if has_ext {
+            flags |= if same {
+                flag::EXTENSIONS_PREV
+            } else {
+                flag::EXTENSIONS
+            };
+        }
+        self.prev = match s {
+            Val::Core(x) => Some((line, *x, has_tags, has_ext)),
+            Val::Common(_) => None,
+        };
         self.header(kind::VALUE, flags, line);
         self.str(name);
         self.u.push(u32::from(type_code(s.ty())));

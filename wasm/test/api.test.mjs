@@ -336,6 +336,37 @@ describe('hostile input: errors, never an exception or a hang', () => {
     assert.equal(cols.errorCount, r.errors.length);
   });
 
+  test('a line of many values and many tags: values + tags work, not values x tags', () => {
+    // 16001 values and 16001 tags in 64 KB: one tags object per value made 256 million tag
+    // entries and ran the module out of memory.
+    const line = 'k:' + '1:'.repeat(16000) + '1|c|#' + 'a:1,'.repeat(16000) + 'b';
+    const r = wasm.decode(line);
+    assert.equal(r.metrics.length, 16001);
+    assert.deepStrictEqual(r.errors, []);
+    const tags = r.metrics[0].tags;
+    assert.deepStrictEqual(tags, { a: '1', b: null });
+    assert.ok(r.metrics.every((m) => m.tags === tags), 'the values of one segment share their tags');
+    // The streaming decoder takes the same path, and goes on working.
+    const d = new wasm.Decoder();
+    assert.equal(d.push(line + '\n').metrics.length, 16001);
+    assert.equal(d.push('a:1|c\n').metrics[0].line, 2);
+    d.free();
+    // Likewise unknown fields.
+    const x = wasm.decode('k:' + '1:'.repeat(16000) + '1|c' + '|x'.repeat(16000)).metrics;
+    assert.equal(x.length, 16001);
+    assert.equal(x[0].extensions.length, 16000);
+    assert.ok(x.every((m) => m.extensions === x[0].extensions));
+  });
+
+  test('values of different segments do not share tags', () => {
+    const m = wasm.decode('k,a=b:1:2|c:3|g|#t').metrics;
+    assert.deepStrictEqual(m.map((v) => v.tags), [{ a: 'b' }, { a: 'b' }, { a: 'b', t: null }]);
+    assert.equal(m[0].tags, m[1].tags);
+    assert.notEqual(m[1].tags, m[2].tags);
+    const n = wasm.decode('k:1|c|#t\nk:1|c|#t').metrics;
+    assert.notEqual(n[0].tags, n[1].tags, 'nor values of different lines');
+  });
+
   test('10 MB of random bytes in one packet', () => {
     const random = rng(1234);
     const input = new Uint8Array(10 * 1024 * 1024);

@@ -179,6 +179,12 @@ impl<'a> Tags<'a> {
         (self.bucket.is_empty() && self.dog.is_empty()) || self.iter().next().is_none()
     }
 
+    /// Whether both are the same slices of one input, and so the same tags, in constant time
+    /// (the values of one segment of a line, `a:1:2|c|#t`, share theirs).
+    pub fn is_same(&self, other: &Tags<'_>) -> bool {
+        core::ptr::eq(self.bucket, other.bucket) && core::ptr::eq(self.dog, other.dog)
+    }
+
     /// The tags as `(key, value)`; a bare tag has no value. Later duplicates are not removed.
     pub fn iter(&self) -> TagIter<'a> {
         TagIter {
@@ -255,6 +261,13 @@ impl<'a> Sample<'a> {
     /// The sample's tags (bucket tags of its line, then its `|#` tags).
     pub fn tags(&self) -> Tags<'a> {
         self.tags
+    }
+
+    /// Whether both samples are values of one segment of one line (`a:1:2|c|@0.5|#t` has one
+    /// segment with two values), which share their type, rate, timestamp, container, tags and
+    /// extensions. Constant time.
+    pub fn same_segment(&self, other: &Sample<'_>) -> bool {
+        core::ptr::eq(self.fields, other.fields) && self.tags.is_same(&other.tags)
     }
 
     /// Unknown `|x...` fields after the type, in order, without the leading `|`.
@@ -1375,6 +1388,35 @@ fn decode_service_check(text: &str, line_no: usize) -> Result<ServiceCheck<'_>, 
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn same_segment_follows_the_segments_of_a_line() {
+        let Ok(Record::Metric(l)) = decode_line(b"k,a=b:1:2|c:3:4|ms|@0.5:5|g|#t", 1) else {
+            panic!("not a metric line");
+        };
+        let s: Vec<Sample<'_>> = l.samples().collect();
+        assert_eq!(s.len(), 5);
+        let same = |i: usize, j: usize| s[i].same_segment(&s[j]);
+        assert!(same(0, 1), "first segment: the first value and the next");
+        assert!(same(2, 3));
+        assert!(
+            !same(1, 2),
+            "segments with the same tags text are still different segments"
+        );
+        assert!(!same(3, 4));
+        assert!(s[0].tags().is_same(&s[1].tags()));
+        assert!(
+            !s[3].tags().is_same(&s[4].tags()),
+            "the last segment has its own |# tags"
+        );
+        // Equal text elsewhere is not the same slice.
+        let other = decode_line(b"k,a=b:1:2|c", 1);
+        let Ok(Record::Metric(o)) = other else {
+            panic!("not a metric line");
+        };
+        assert!(!o.first().same_segment(&s[0]));
+        assert_eq!(o.first().tags(), s[0].tags());
+    }
 
     /// The fast path must agree with the general path on every line it accepts.
     fn check_fast_matches_general(line: &[u8]) {
