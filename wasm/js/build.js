@@ -59,7 +59,8 @@ function bufferOf(memory) {
 // Puts the input's bytes at ptr (cap bytes of room): a string's UTF-8, or a copy of a Uint8Array
 // or ArrayBuffer. Returns 2 * length + 1 for a string and 2 * length for bytes; -2 - n when it
 // needs n bytes (for a string at most 3 per UTF-16 unit) but cap is less; -1 for any other type.
-export function encodeInput(memory, input, ptr, cap) {
+// (encodeInput below returns -3 where this throws: for a detached buffer.)
+function encodeInputInner(memory, input, ptr, cap) {
   // The target view is cached: a new typed array per call costs as much as a small decode.
   let view = encodeView;
   const buffer = bufferOf(memory);
@@ -96,7 +97,7 @@ function setTag(tags, key, value) {
   }
 }
 
-export function buildDecodeResult(text, memory, textPtr, textLen, uPtr, uLen, fPtr, fLen, msgPtr, msgLen, names) {
+function buildDecodeResultInner(text, memory, textPtr, textLen, uPtr, uLen, fPtr, fLen, msgPtr, msgLen, names) {
   const buffer = bufferOf(memory);
   const u = new Uint32Array(buffer, uPtr, uLen);
   const f = new Float64Array(buffer, fPtr, fLen);
@@ -237,7 +238,7 @@ export function buildDecodeResult(text, memory, textPtr, textLen, uPtr, uLen, fP
   return { metrics, errors };
 }
 
-export function buildColumns(memory, count, arenaPtr, errPtr, errWords, msgPtr, msgLen, ascii, transferable) {
+function buildColumnsInner(memory, count, arenaPtr, errPtr, errWords, msgPtr, msgLen, ascii, transferable) {
   const buffer = bufferOf(memory);
   const errors = errorList(memory, errPtr, errWords, msgPtr, msgLen);
   // One copy of all columns (laid out by ColumnBufs::pack in emit.rs), then views on it. Small
@@ -295,7 +296,7 @@ function errorList(memory, errPtr, errWords, msgPtr, msgLen) {
 
 // ColumnDecoder.decode: views on the decoder's own column buffer in wasm memory (stride `cap`
 // rows, see ColumnArena in emit.rs), made again only when the buffer moves or memory grows.
-export function columnViews(cache, memory, count, arenaPtr, cap, errPtr, errWords, msgPtr, msgLen, ascii) {
+function columnViewsInner(cache, memory, count, arenaPtr, cap, errPtr, errWords, msgPtr, msgLen, ascii) {
   const buffer = bufferOf(memory);
   let v = cache.v;
   if (v === undefined || cache.buffer !== buffer || cache.ptr !== arenaPtr || cache.cap !== cap) {
@@ -330,4 +331,61 @@ export function columnViews(cache, memory, count, arenaPtr, cap, errPtr, errWord
     errorCount: errors.length,
     errors,
   };
+}
+
+// --- the functions the Rust side imports ------------------------------------------------------
+//
+// None of them may throw: an exception would unwind through the wasm frames of the call without
+// running their cleanup, leaving the call's borrows set, and every later call on the same
+// Decoder or ColumnDecoder would then fail ("recursive use of an object"). So each one catches,
+// keeps the exception for takeFailure(), and returns a value that tells the caller (-3 or
+// undefined); the Rust side then throws an Error with its message, after its borrows are released.
+
+let failure = null;
+
+function fail(e) {
+  failure = e;
+}
+
+// The message of the last exception kept, and forget it.
+export function takeFailure() {
+  const e = failure;
+  failure = null;
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function encodeInput(memory, input, ptr, cap) {
+  try {
+    return encodeInputInner(memory, input, ptr, cap);
+  } catch (e) {
+    fail(e);
+    return -3;
+  }
+}
+
+export function buildDecodeResult(text, memory, textPtr, textLen, uPtr, uLen, fPtr, fLen, msgPtr, msgLen, names) {
+  try {
+    return buildDecodeResultInner(text, memory, textPtr, textLen, uPtr, uLen, fPtr, fLen, msgPtr, msgLen, names);
+  } catch (e) {
+    fail(e);
+    return undefined;
+  }
+}
+
+export function buildColumns(memory, count, arenaPtr, errPtr, errWords, msgPtr, msgLen, ascii, transferable) {
+  try {
+    return buildColumnsInner(memory, count, arenaPtr, errPtr, errWords, msgPtr, msgLen, ascii, transferable);
+  } catch (e) {
+    fail(e);
+    return undefined;
+  }
+}
+
+export function columnViews(cache, memory, count, arenaPtr, cap, errPtr, errWords, msgPtr, msgLen, ascii) {
+  try {
+    return columnViewsInner(cache, memory, count, arenaPtr, cap, errPtr, errWords, msgPtr, msgLen, ascii);
+  } catch (e) {
+    fail(e);
+    return undefined;
+  }
 }

@@ -232,6 +232,11 @@ extern "C" {
     #[wasm_bindgen(js_name = encodeInput)]
     fn encode_input(memory: &JsValue, input: &JsValue, ptr: u32, cap: u32) -> f64;
 
+    /// The message of the exception a function of this block caught (it then returned -3 or
+    /// `undefined` instead of throwing through wasm).
+    #[wasm_bindgen(js_name = takeFailure)]
+    fn take_failure() -> String;
+
     #[wasm_bindgen(js_name = columnViews)]
     #[allow(clippy::too_many_arguments)]
     fn column_views(
@@ -331,6 +336,11 @@ fn read_input(what: &str, input: &JsValue, buf: &mut Vec<u8>) -> Result<(bool, u
             let r = r as u64;
             return Ok((r & 1 == 1, (r >> 1) as usize));
         }
+        if r == -3.0 {
+            return Err(JsError::new(
+                &[what, ": cannot read the input: ", &take_failure()].concat(),
+            ));
+        }
         if r == -1.0 {
             return Err(JsError::new(
                 &[
@@ -388,16 +398,27 @@ fn read_option(
     Ok((!v.is_undefined() && !v.is_null()).then_some(v))
 }
 
+/// A result made by js/build.js, or the `Error` for the exception it caught there (it returns
+/// `undefined` then).
+fn built(what: &str, v: JsValue) -> Result<JsValue, JsError> {
+    if v.is_undefined() {
+        Err(JsError::new(&[what, ": ", &take_failure()].concat()))
+    } else {
+        Ok(v)
+    }
+}
+
 /// Decode `bytes` into a `DecodeResult`. `text` is the input string when the bytes are its UTF-8
 /// (offsets are then taken in it); otherwise JS decodes the bytes itself.
 fn decode_to_result(
+    what: &str,
     s: &mut Scratch,
     text: &JsValue,
     bytes: &[u8],
     prefix: Option<&str>,
     first_line: usize,
     max_line: usize,
-) -> (JsValue, usize) {
+) -> Result<(JsValue, usize), JsError> {
     let mut tape = Tape::new(bytes, &mut s.u, &mut s.f, &mut s.msg);
     let lines = emit::run(bytes, prefix, first_line, max_line, &mut tape).lines;
     let result = with_js(|memory, names| {
@@ -415,7 +436,7 @@ fn decode_to_result(
             names,
         )
     });
-    (result, lines)
+    Ok((built(what, result)?, lines))
 }
 
 /// Decode StatsD text (a string, or its UTF-8 bytes as a `Uint8Array` or `ArrayBuffer`) into
@@ -432,7 +453,7 @@ pub fn decode(
             let (is_text, len) = read_input("decode", &input, buf)?;
             let text = if is_text { &input } else { &JsValue::UNDEFINED };
             let bytes = buf.get(..len).unwrap_or(&[]);
-            Ok(decode_to_result(s, text, bytes, prefix.as_deref(), 1, usize::MAX).0)
+            Ok(decode_to_result("decode", s, text, bytes, prefix.as_deref(), 1, usize::MAX)?.0)
         })
     })
 }
@@ -473,19 +494,22 @@ pub fn decode_columns(
             )?;
             s.columns.compact();
             let c = &s.columns;
-            Ok(with_js(|memory, _| {
-                build_columns(
-                    memory,
-                    c.rows as u32,
-                    c.ptr() as usize as u32,
-                    ptr(&c.errors),
-                    c.errors.len() as u32,
-                    ptr(&c.msg),
-                    c.msg.len() as u32,
-                    ascii,
-                    transferable,
-                )
-            }))
+            built(
+                "decodeColumns",
+                with_js(|memory, _| {
+                    build_columns(
+                        memory,
+                        c.rows as u32,
+                        c.ptr() as usize as u32,
+                        ptr(&c.errors),
+                        c.errors.len() as u32,
+                        ptr(&c.msg),
+                        c.msg.len() as u32,
+                        ascii,
+                        transferable,
+                    )
+                }),
+            )
         })
     })
 }
@@ -534,20 +558,23 @@ impl ColumnDecoder {
                     &mut self.arena,
                 )?;
                 let c = &self.arena;
-                Ok(with_js(|memory, _| {
-                    column_views(
-                        &self.views,
-                        memory,
-                        c.rows as u32,
-                        c.ptr() as usize as u32,
-                        c.cap as u32,
-                        ptr(&c.errors),
-                        c.errors.len() as u32,
-                        ptr(&c.msg),
-                        c.msg.len() as u32,
-                        ascii,
-                    )
-                }))
+                built(
+                    "ColumnDecoder.decode",
+                    with_js(|memory, _| {
+                        column_views(
+                            &self.views,
+                            memory,
+                            c.rows as u32,
+                            c.ptr() as usize as u32,
+                            c.cap as u32,
+                            ptr(&c.errors),
+                            c.errors.len() as u32,
+                            ptr(&c.msg),
+                            c.msg.len() as u32,
+                            ascii,
+                        )
+                    }),
+                )
             })
         })
     }
@@ -623,26 +650,26 @@ impl Decoder {
                 let (_, len) = read_input("Decoder.push", &chunk, buf)?;
                 Ok(self.buf.push(buf.get(..len).unwrap_or(&[]), self.max_line))
             })?;
-            Ok(self.decode_ready(s, ready))
+            self.decode_ready("Decoder.push", s, ready)
         })
     }
 
     /// Decode whatever is buffered (an unterminated last line) as complete lines. Numbering goes
     /// on: the next `push()` starts a new line.
     #[wasm_bindgen(unchecked_return_type = "DecodeResult")]
-    pub fn flush(&mut self) -> JsValue {
+    pub fn flush(&mut self) -> Result<JsValue, JsError> {
         with_scratch(|s| {
             let n = self.buf.pending.len();
-            self.decode_ready(s, n)
+            self.decode_ready("Decoder.flush", s, n)
         })
     }
 
     /// `flush()`, then start over: the next `push()` is line 1 of a new stream.
     #[wasm_bindgen(unchecked_return_type = "DecodeResult")]
-    pub fn end(&mut self) -> JsValue {
-        let result = self.flush();
+    pub fn end(&mut self) -> Result<JsValue, JsError> {
+        let result = self.flush()?;
         self.buf = LineBuffer::default();
-        result
+        Ok(result)
     }
 
     /// Bytes buffered (the unterminated tail).
@@ -659,17 +686,24 @@ impl Decoder {
 }
 
 impl Decoder {
-    fn decode_ready(&mut self, s: &mut Scratch, ready: usize) -> JsValue {
+    /// Decode the first `ready` buffered bytes and drop them; on an error they stay.
+    fn decode_ready(
+        &mut self,
+        what: &str,
+        s: &mut Scratch,
+        ready: usize,
+    ) -> Result<JsValue, JsError> {
         let bytes = self.buf.pending.get(..ready).unwrap_or(&[]);
         let (result, lines) = decode_to_result(
+            what,
             s,
             &JsValue::UNDEFINED,
             bytes,
             self.prefix.as_deref(),
             self.buf.lines + 1,
             self.max_line,
-        );
+        )?;
         self.buf.consume(ready, lines);
-        result
+        Ok(result)
     }
 }

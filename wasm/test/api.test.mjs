@@ -311,6 +311,61 @@ test('catalog() has the 18 rows in reference order', () => {
   }
 });
 
+describe('an exception in a call leaves everything usable', () => {
+  const detached = () => {
+    const ab = new ArrayBuffer(8);
+    structuredClone(ab, { transfer: [ab] });
+    return ab;
+  };
+  const cannotRead = (what) => (e) => e instanceof Error && e.message.startsWith(`${what}: cannot read the input: `);
+
+  test('a detached ArrayBuffer is one Error; the same Decoder and ColumnDecoder go on', () => {
+    const d = new wasm.Decoder();
+    assert.equal(d.push('a:1|').metrics.length, 0);
+    assert.throws(() => d.push(detached()), cannotRead('Decoder.push'));
+    // Before, every later call on d threw "recursive use of an object detected".
+    assert.deepStrictEqual(d.push('c\nb:2|c\n').metrics.map((m) => [m.line, m.value]), [[1, 1], [2, 2]]);
+    assert.equal(d.end().metrics.length, 0);
+    const cd = new wasm.ColumnDecoder();
+    assert.throws(() => cd.decode(detached()), cannotRead('ColumnDecoder.decode'));
+    assert.equal(cd.decode('a:2|c').values[0], 2);
+    assert.throws(() => wasm.decode(detached()), cannotRead('decode'));
+    assert.throws(() => wasm.decodeColumns(detached()), cannotRead('decodeColumns'));
+    assert.equal(wasm.decode('a:3|c').metrics[0].value, 3);
+  });
+
+  test('an exception while building the result is one Error too', () => {
+    // Make the JS that builds results throw, as running out of memory there would.
+    const isWellFormed = String.prototype.isWellFormed;
+    const decodeText = TextDecoder.prototype.decode;
+    const d = new wasm.Decoder();
+    const cd = new wasm.ColumnDecoder();
+    try {
+      String.prototype.isWellFormed = () => { throw new RangeError('no room'); };
+      assert.throws(() => wasm.decode('a:1|c'), (e) => e instanceof Error && e.message === 'decode: no room');
+      // Error messages go through a TextDecoder (so does the glue's own text: spare that).
+      TextDecoder.prototype.decode = function (...args) {
+        const text = decodeText.apply(this, args);
+        if (text.includes("expected ':'")) throw new RangeError('no room');
+        return text;
+      };
+      assert.throws(() => d.push(enc.encode('a:1|c\nbad\n')), (e) => e.message === 'Decoder.push: no room');
+      assert.throws(() => cd.decode('bad'), (e) => e.message === 'ColumnDecoder.decode: no room');
+      assert.throws(() => wasm.decodeColumns('bad'), (e) => e.message === 'decodeColumns: no room');
+    } finally {
+      String.prototype.isWellFormed = isWellFormed;
+      TextDecoder.prototype.decode = decodeText;
+    }
+    assert.equal(wasm.decode('a:1|c').metrics.length, 1);
+    // The lines of the failed push are still buffered: flush decodes them, numbered as before.
+    const r = d.flush();
+    assert.deepStrictEqual(r.metrics.map((m) => m.line), [1]);
+    assert.deepStrictEqual(r.errors.map((e) => e.line), [2]);
+    assert.equal(cd.decode('bad').errorCount, 1);
+    assert.equal(wasm.decodeColumns('bad').errorCount, 1);
+  });
+});
+
 describe('hostile input: errors, never an exception or a hang', () => {
   test('invalid UTF-8 and NUL bytes, interleaved with good lines', () => {
     const random = rng(99);

@@ -126,7 +126,7 @@ fn decoder_streams_across_chunks() {
     assert_eq!(m.length(), 2);
     assert_eq!(get(&m.get(1), "line").as_f64(), Some(2.0));
     assert_eq!(d.buffered_bytes(), 2);
-    let r3 = d.flush();
+    let r3 = d.flush().unwrap();
     assert_eq!(
         json(&arr(&r3, "errors").get(0)),
         r#"{"line":3,"column":3,"message":"empty value at end of line"}"#
