@@ -78,6 +78,43 @@ for dir in web node; do
   mv "$f.opt" "$f"
 done
 
+# ColumnDecoder.decode returns views on memory the decoder owns. Make each view keep its decoder
+# reachable: otherwise a decoder dropped while its views are still in use is finalized, its
+# memory reused, and the views silently read whatever comes next. wasm-bindgen gives Rust no
+# handle on the JS object, so this is done in its generated method (the pinned version's exact
+# text: the build stops if it is not found).
+for dir in web node; do
+  glue="$pkg/$dir/realm_metrics_wasm.js"
+  python3 - "$glue" <<'PY'
+import sys
+path = sys.argv[1]
+src = open(path).read()
+call = "const ret = wasm.columndecoder_decode(this.__wbg_ptr, input);"
+ret = "        return takeFromExternrefTable0(ret[0]);\n"
+at = src.find(call)
+end = src.find(ret, at)
+if at < 0 or end < 0 or src.count(call) != 1 or src.find("\n    }", at) < end:
+    sys.exit(f"wasm/build.sh: ColumnDecoder.decode not found as expected in {path}")
+src = src[:end] + "        return keepDecoder(takeFromExternrefTable0(ret[0]), this);\n" + src[end + len(ret):]
+helper = '''const VIEW_OWNER = Symbol('realm-metrics-wasm ColumnDecoder');
+const VIEW_NAMES = ['values', 'sampleRates', 'types', 'flags', 'catalogIds', 'lines', 'nameOffsets', 'nameLengths'];
+// Each view of a ColumnDecoder result keeps the decoder (and so its memory) alive.
+function keepDecoder(result, decoder) {
+    if (result.values[VIEW_OWNER] !== decoder) {
+        for (const name of VIEW_NAMES) result[name][VIEW_OWNER] = decoder;
+    }
+    return result;
+}
+
+'''
+cls = "class ColumnDecoder {"
+if src.count(cls) != 1:
+    sys.exit(f"wasm/build.sh: class ColumnDecoder not found in {path}")
+src = src.replace(cls, helper + cls)
+open(path, "w").write(src)
+PY
+done
+
 # The Node build loads its JS snippets with require(): give it a CommonJS copy of each (the
 # snippets are ES modules: `export function` declarations only, see wasm/js/build.js).
 while IFS= read -r -d '' snippet; do

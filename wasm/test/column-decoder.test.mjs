@@ -1,7 +1,9 @@
 // ColumnDecoder: the same rows as decodeColumns(), in reused views on wasm memory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { wasm } from './helpers.mjs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { wasm, wasmDir } from './helpers.mjs';
 
 const KEYS = ['values', 'sampleRates', 'types', 'flags', 'catalogIds', 'lines', 'nameOffsets', 'nameLengths'];
 
@@ -47,4 +49,23 @@ test('ColumnDecoder.decode equals decodeColumns, across calls and growth', () =>
   assert.throws(() => new wasm.ColumnDecoder({ prefix: 1 }), /options.prefix must be a string/);
   d.free();
   p.free();
+});
+
+test('views keep their decoder alive: a dropped decoder is not freed under them', () => {
+  // In a child with gc() exposed: the only reference left to the decoder is through its views.
+  // Before, the FinalizationRegistry freed its memory, new decoders reused it, and the views read
+  // their rows.
+  const script = `
+    const w = require(${JSON.stringify(path.join(wasmDir, 'pkg', 'node', 'realm_metrics_wasm.js'))});
+    w.decode('x:1|c\\n'.repeat(200000)); // grow the memory first: no later call detaches views
+    const r = new w.ColumnDecoder().decode('a:1|c\\nb:2|c\\nc:3|c');
+    const keep = [r.values];
+    (async () => {
+      for (let i = 0; i < 6; i++) { gc(); await new Promise((res) => setTimeout(res, 10)); }
+      const others = [];
+      for (let i = 0; i < 50; i++) { const d = new w.ColumnDecoder(); d.decode('z:9|g\\n'.repeat(60)); others.push(d); }
+      process.stdout.write(JSON.stringify({ values: [...keep[0].subarray(0, 3)], lines: [...r.lines.subarray(0, 3)] }));
+    })();`;
+  const out = execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' });
+  assert.deepStrictEqual(JSON.parse(out), { values: [1, 2, 3], lines: [1, 2, 3] });
 });
