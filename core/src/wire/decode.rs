@@ -1193,15 +1193,16 @@ pub(crate) fn parse_number(s: &[u8]) -> Option<Number> {
         for &c in digits {
             v = v * 10 + u64::from(c - b'0');
         }
-        return Some(if neg {
-            if v == 0 {
-                Number::UInt(0)
-            } else {
-                Number::Int(0i64.checked_sub_unsigned(v)?)
-            }
-        } else {
-            Number::UInt(v)
-        });
+        if !neg {
+            return Some(Number::UInt(v));
+        }
+        if v == 0 {
+            return Some(Number::UInt(0));
+        }
+        if let Some(i) = 0i64.checked_sub_unsigned(v) {
+            return Some(Number::Int(i));
+        }
+        // Below i64::MIN: a double, as every integer beyond 64 bits.
     }
     if !digits
         .iter()
