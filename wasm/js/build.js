@@ -29,6 +29,10 @@ const V_NUMBER = 0;
 const V_NEG_BIG = 2;
 const V_SET = 3;
 
+// A surrogate pair, or a surrogate without its other half (which becomes U+FFFD).
+const SURROGATES = /[\uD800-\uDBFF][\uDC00-\uDFFF]|[\uD800-\uDFFF]/g;
+const wellFormed = (m) => (m.length === 2 ? m : '\uFFFD');
+
 let utf8Decoder = null;
 const POOL_SIZE = 256 * 1024;
 let pool = null;
@@ -78,7 +82,13 @@ function encodeInputInner(memory, input, ptr, cap) {
   let bytes;
   if (input instanceof Uint8Array) bytes = input;
   else if (input instanceof ArrayBuffer) bytes = new Uint8Array(input);
-  else return -1;
+  else {
+    // From another realm (an iframe, a vm context, Jest's node environment), instanceof is false.
+    const tag = Object.prototype.toString.call(input);
+    if (tag === '[object Uint8Array]') bytes = input;
+    else if (tag === '[object ArrayBuffer]') bytes = new Uint8Array(input);
+    else return -1;
+  }
   if (bytes.length > cap) return -2 - bytes.length;
   view.set(bytes);
   return 2 * bytes.length;
@@ -103,7 +113,10 @@ function buildDecodeResultInner(text, memory, textPtr, textLen, uPtr, uLen, fPtr
   const f = new Float64Array(buffer, fPtr, fLen);
   if (typeof text !== 'string') {
     text = utf8(memory, textPtr, textLen);
-  } else if (text.isWellFormed !== undefined && !text.isWellFormed()) {
+  } else if (text.isWellFormed === undefined) {
+    // Engines before 2023 (Chrome 111, Firefox 119, Safari 16.4).
+    text = text.replace(SURROGATES, wellFormed);
+  } else if (!text.isWellFormed()) {
     // The decoder saw a lone surrogate as U+FFFD (one UTF-16 unit as well): show it so.
     text = text.toWellFormed();
   }

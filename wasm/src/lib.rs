@@ -31,7 +31,7 @@ pub mod emit;
 
 use std::cell::RefCell;
 
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Array, JsString, Object, Reflect};
 use realm_metrics::Metric;
 use wasm_bindgen::prelude::*;
 
@@ -611,7 +611,13 @@ pub struct Decoder {
     buf: LineBuffer,
     prefix: Option<String>,
     max_line: usize,
+    /// A string chunk's last UTF-16 unit when it was the first half of a surrogate pair: it
+    /// joins the next chunk (alone it would become U+FFFD).
+    high: Option<u32>,
 }
+
+/// UTF-8 of U+FFFD, what a surrogate without its other half becomes.
+const REPLACEMENT: &[u8] = "\u{fffd}".as_bytes();
 
 #[wasm_bindgen]
 impl Decoder {
@@ -636,6 +642,7 @@ impl Decoder {
             buf: LineBuffer::default(),
             prefix,
             max_line,
+            high: None,
         })
     }
 
@@ -645,6 +652,7 @@ impl Decoder {
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] chunk: JsValue,
     ) -> Result<JsValue, JsError> {
+        let chunk = self.join_surrogates(chunk);
         with_scratch(|s| {
             let ready = with_input(s, |_, buf| {
                 let (_, len) = read_input("Decoder.push", &chunk, buf)?;
@@ -658,6 +666,9 @@ impl Decoder {
     /// on: the next `push()` starts a new line.
     #[wasm_bindgen(unchecked_return_type = "DecodeResult")]
     pub fn flush(&mut self) -> Result<JsValue, JsError> {
+        if self.high.take().is_some() {
+            self.buf.push(REPLACEMENT, self.max_line);
+        }
         with_scratch(|s| {
             let n = self.buf.pending.len();
             self.decode_ready("Decoder.flush", s, n)
@@ -686,6 +697,30 @@ impl Decoder {
 }
 
 impl Decoder {
+    /// A string chunk with the high surrogate the last one ended with in front, and without a
+    /// high surrogate at its end, which is kept for the next chunk: a surrogate pair split
+    /// between two chunks is one character. Before a chunk of bytes a kept surrogate is U+FFFD.
+    fn join_surrogates(&mut self, chunk: JsValue) -> JsValue {
+        let Some(text) = chunk.dyn_ref::<JsString>() else {
+            if self.high.take().is_some() {
+                self.buf.push(REPLACEMENT, self.max_line);
+            }
+            return chunk;
+        };
+        let text = match self.high.take() {
+            Some(h) => JsString::from_char_code1(h).concat(text),
+            None => text.clone(),
+        };
+        let n = text.length();
+        let last = if n > 0 { text.char_code_at(n - 1) } else { 0.0 };
+        if (0xd800 as f64..0xdc00 as f64).contains(&last) {
+            self.high = Some(last as u32);
+            text.slice(0, n - 1).into()
+        } else {
+            text.into()
+        }
+    }
+
     /// Decode the first `ready` buffered bytes and drop them; on an error they stay.
     fn decode_ready(
         &mut self,

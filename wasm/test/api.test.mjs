@@ -255,6 +255,28 @@ describe('Decoder', () => {
     d.free();
   });
 
+  test('a surrogate pair split between two string chunks is one character', () => {
+    const text = 's:😀|s\nu:a😀b|s|#k:🎉\nv:\uD800|s\nw:\uDC00x|s\n';
+    const whole = wasm.decode(text);
+    assert.deepStrictEqual(whole.metrics.map((m) => m.value), ['😀', 'a😀b', '\uFFFD', '\uFFFDx']);
+    for (let at = 0; at <= text.length; at++) {
+      const d = new wasm.Decoder();
+      const r = concatResults([d.push(text.slice(0, at)), d.push(text.slice(at)), d.end()]);
+      assert.deepStrictEqual(r, whole, `split at ${at}`);
+      d.free();
+    }
+    // A high surrogate that no low one follows: U+FFFD at the end, or before a chunk of bytes.
+    const d = new wasm.Decoder();
+    d.push('s:a|s|#k:\uD83D');
+    assert.deepStrictEqual(d.flush().metrics.map((m) => m.tags), [{ k: '\uFFFD' }]);
+    d.push('t:\uD83D');
+    d.push(enc.encode('b|s\n'));
+    assert.deepStrictEqual(d.end().metrics.map((m) => m.value), []);
+    d.push('t:\uD83D');
+    assert.deepStrictEqual(d.push(enc.encode('b|s\n')).metrics.map((m) => m.value), ['\uFFFDb']);
+    d.free();
+  });
+
   test('a UTF-8 sequence split across chunks', () => {
     const bytes = enc.encode('café:1|c\n');
     const d = new wasm.Decoder();
@@ -468,6 +490,30 @@ describe('the package', () => {
     for (const m of [viaRequire, viaImport]) {
       for (const name of ['decode', 'decodeColumns', 'Decoder', 'catalog']) assert.equal(typeof m[name], 'function', name);
     }
+  });
+
+  test('engines without String.prototype.isWellFormed still see lone surrogates as U+FFFD', () => {
+    const script = `
+      delete String.prototype.isWellFormed;
+      delete String.prototype.toWellFormed;
+      const w = require(${JSON.stringify(path.join(wasmDir, 'pkg'))});
+      const r = w.decode('s:a\\uD800b|s|#k:\\uDC00\\uD800\\nt:😀\\uDBFF\\uDFFF|s');
+      process.stdout.write(JSON.stringify(r.metrics.map((m) => [m.value, m.tags])));`;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    assert.deepStrictEqual(JSON.parse(out), [['a\uFFFDb', { k: '\uFFFD\uFFFD' }], ['😀\uDBFF\uDFFF', {}]]);
+    assert.deepStrictEqual(JSON.parse(out), wasm.decode('s:a\uD800b|s|#k:\uDC00\uD800\nt:😀\uDBFF\uDFFF|s').metrics.map((m) => [m.value, m.tags]));
+  });
+
+  test('bytes from another realm (a vm context, an iframe) are bytes', async () => {
+    const vm = await import('node:vm');
+    const u8 = vm.runInNewContext('new Uint8Array([97, 58, 49, 124, 99])');
+    const ab = vm.runInNewContext('new Uint8Array([98, 58, 50, 124, 99]).buffer');
+    assert.equal(u8 instanceof Uint8Array, false);
+    assert.deepStrictEqual(wasm.decode(u8).metrics.map((m) => [m.name, m.value]), [['a', 1]]);
+    assert.deepStrictEqual(wasm.decode(ab).metrics.map((m) => [m.name, m.value]), [['b', 2]]);
+    assert.equal(wasm.decodeColumns(u8).values[0], 1);
+    assert.equal(new wasm.Decoder().push(ab).metrics.length, 0);
+    assert.throws(() => wasm.decode(vm.runInNewContext('new Uint16Array(2)')), /must be a string, a Uint8Array or an ArrayBuffer/);
   });
 
   test('the web build loads in Node as an ES module, without warnings, after init()', () => {
