@@ -240,10 +240,18 @@ pub fn run<'a, S: Sink<'a>>(
             pos += f.advance;
             continue;
         }
-        let window = rest.get(..max_line.saturating_add(1)).unwrap_or(rest);
-        let (mut line, advance) = match window.iter().position(|&b| b == b'\n') {
+        // A line of at most max_line bytes, not counting a CR before its LF (or at the end).
+        let cr_after_max = rest.get(max_line) == Some(&b'\r');
+        let window = rest.get(..max_line.saturating_add(2)).unwrap_or(rest);
+        let newline = window
+            .iter()
+            .position(|&b| b == b'\n')
+            .filter(|&i| i <= max_line || cr_after_max);
+        let (mut line, advance) = match newline {
             Some(i) => (rest.get(..i).unwrap_or(&[]), i + 1),
-            None if rest.len() > max_line => (rest.get(..max_line).unwrap_or(&[]), max_line),
+            None if rest.len() > max_line && !(rest.len() == max_line + 1 && cr_after_max) => {
+                (rest.get(..max_line).unwrap_or(&[]), max_line)
+            }
             None => (rest, rest.len()),
         };
         let line_no = first_line + lines;
@@ -1321,7 +1329,8 @@ pub struct LineBuffer {
 
 impl LineBuffer {
     /// Append `chunk`; return how many leading bytes of `pending` are ready to decode: up to the
-    /// last `\n`, plus whole `max_line` pieces of a longer unterminated tail (see [`run`]).
+    /// last `\n`, plus whole `max_line` pieces of a longer unterminated tail but its last one
+    /// (see [`run`]), so that the result never depends on where the chunks split.
     pub fn push(&mut self, chunk: &[u8], max_line: usize) -> usize {
         let max_line = max_line.max(1);
         let scan_from = self.pending.len();
@@ -1333,9 +1342,18 @@ impl LineBuffer {
                 .map_or(0, |i| scan_from + i + 1),
             None => 0,
         };
+        // Cut an unterminated tail into pieces of max_line bytes as `run` would, but keep the last
+        // piece, even a whole one: a line break may come next, and `run` reads a piece and the
+        // LF or CRLF after it as one line. A CR at the very end may be the start of that CRLF.
         let tail = self.pending.len() - ready;
-        if tail > max_line {
-            ready + tail - tail % max_line
+        let cr = usize::from(tail > 0 && self.pending.last() == Some(&b'\r'));
+        let content = tail - cr;
+        if content > max_line {
+            let keep = match content % max_line {
+                0 => max_line,
+                k => k,
+            };
+            ready + content - keep
         } else {
             ready
         }

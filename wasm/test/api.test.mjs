@@ -312,6 +312,27 @@ describe('Decoder', () => {
     assert.deepStrictEqual(r2.errors.map((e) => e.line), [3]);
     assert.deepStrictEqual(r2.metrics.map((m) => m.line), [4]);
   });
+
+  test('with maxLineBytes, CRLF lines decode the same however they are chunked', () => {
+    // A CR before the LF is not part of the line, also when the line is maxLineBytes long.
+    const text = 'a:1|c\r\nk:22|c\r\nlonger:1|c\r\nxy\r\n\r\nabcdef\r\nq:1|c\r';
+    const bytes = enc.encode(text);
+    for (const max of [3, 4, 5, 6, 7]) {
+      const one = new wasm.Decoder({ maxLineBytes: max });
+      const want = concatResults([one.push(text), one.end()]);
+      if (max === 5) {
+        assert.deepStrictEqual(want.metrics.map((m) => [m.line, m.name]), [[1, 'a'], [5, 'r'], [10, 'q']]);
+      }
+      const pieces = [...Array(bytes.length + 1).keys()].map((at) => [bytes.subarray(0, at), bytes.subarray(at)]);
+      pieces.push([...bytes].map((b) => Uint8Array.of(b)));
+      for (const chunks of pieces) {
+        const d = new wasm.Decoder({ maxLineBytes: max });
+        const got = concatResults([...chunks.map((c) => d.push(c)), d.end()]);
+        assert.deepStrictEqual(got, want, `maxLineBytes ${max}, ${chunks.length} chunks`);
+        d.free();
+      }
+    }
+  });
 });
 
 test('catalog() has the 18 rows in reference order', () => {
