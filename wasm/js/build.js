@@ -62,8 +62,23 @@ function bufferOf(memory) {
 
 // Puts the input's bytes at ptr (cap bytes of room): a string's UTF-8, or a copy of a Uint8Array
 // or ArrayBuffer. Returns 2 * length + 1 for a string and 2 * length for bytes; -2 - n when it
-// needs n bytes (for a string at most 3 per UTF-16 unit) but cap is less; -1 for any other type.
+// needs n bytes (exactly: a string's UTF-8 length) but cap is less; -1 for any other type.
 // (encodeInput below returns -3 where this throws: for a detached buffer.)
+// The length of a string's UTF-8, as TextEncoder makes it (a lone surrogate is U+FFFD, 3 bytes).
+function utf8Length(s) {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
 function encodeInputInner(memory, input, ptr, cap) {
   // The target view is cached: a new typed array per call costs as much as a small decode.
   let view = encodeView;
@@ -77,7 +92,7 @@ function encodeInputInner(memory, input, ptr, cap) {
   if (typeof input === 'string') {
     if (utf8Encoder === null) utf8Encoder = new TextEncoder();
     const r = utf8Encoder.encodeInto(input, view);
-    return r.read === input.length ? 2 * r.written + 1 : -2 - 3 * input.length;
+    return r.read === input.length ? 2 * r.written + 1 : -2 - utf8Length(input);
   }
   let bytes;
   if (input instanceof Uint8Array) bytes = input;

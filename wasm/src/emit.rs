@@ -1125,6 +1125,11 @@ impl ColumnArena {
         }
     }
 
+    /// Bytes the buffer holds.
+    pub fn bytes(&self) -> usize {
+        self.words.len() * 8
+    }
+
     /// Address of the buffer.
     pub fn ptr(&self) -> *const u8 {
         self.words.as_ptr().cast()

@@ -298,9 +298,36 @@ fn with_js<R>(f: impl FnOnce(&JsValue, &JsValue) -> R) -> R {
 
 fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     SCRATCH.with(|s| match s.try_borrow_mut() {
-        Ok(mut s) => f(&mut s),
+        Ok(mut s) => {
+            let r = f(&mut s);
+            s.trim();
+            r
+        }
         Err(_) => f(&mut Scratch::default()),
     })
+}
+
+/// Scratch buffers bigger than this after a call are let go (see [`Scratch::trim`]).
+const SCRATCH_KEEP_BYTES: usize = 1 << 20;
+
+impl Scratch {
+    /// Let go of the buffers a large input grew, so that one 10 MB packet does not keep tens of
+    /// megabytes reserved for scratch until the page closes. (Wasm memory does not shrink, but
+    /// the allocator can give that room to anything else.)
+    fn trim(&mut self) {
+        fn trim_vec<T>(v: &mut Vec<T>) {
+            if v.capacity() * std::mem::size_of::<T>() > SCRATCH_KEEP_BYTES {
+                *v = Vec::new();
+            }
+        }
+        trim_vec(&mut self.input);
+        trim_vec(&mut self.u);
+        trim_vec(&mut self.f);
+        trim_vec(&mut self.msg);
+        if self.columns.bytes() > SCRATCH_KEEP_BYTES {
+            self.columns = ColumnArena::default();
+        }
+    }
 }
 
 /// Call `f` with the scratch input buffer taken out of `s`, and put it back afterwards (also on
@@ -355,6 +382,17 @@ fn read_input(what: &str, input: &JsValue, buf: &mut Vec<u8>) -> Result<(bool, u
         if need <= buf.len() {
             // Cannot happen (what fits is written); never loop.
             return Err(JsError::new(&[what, ": could not read the input"].concat()));
+        }
+        if buf.try_reserve_exact(need - buf.len()).is_err() {
+            return Err(JsError::new(
+                &[
+                    what,
+                    ": the input (",
+                    &need.to_string(),
+                    " bytes) does not fit in the module's memory",
+                ]
+                .concat(),
+            ));
         }
         buf.resize(need, 0);
     }
@@ -740,5 +778,29 @@ impl Decoder {
         )?;
         self.buf.consume(ready, lines);
         Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trim_lets_go_of_big_scratch_buffers_only() {
+        let mut s = Scratch::default();
+        s.input.resize(4096, 0);
+        s.u.resize(1000, 0);
+        s.columns.reset(100);
+        s.trim();
+        assert_eq!((s.input.len(), s.u.len()), (4096, 1000), "small ones stay");
+        assert!(s.columns.bytes() > 0);
+        s.input.resize(SCRATCH_KEEP_BYTES + 1, 0);
+        s.f.resize(SCRATCH_KEEP_BYTES / 8 + 1, 0.0);
+        s.columns.reset(SCRATCH_KEEP_BYTES / 34 + 1);
+        s.trim();
+        assert_eq!(s.input.capacity(), 0);
+        assert_eq!(s.f.capacity(), 0);
+        assert_eq!(s.u.len(), 1000);
+        assert_eq!(s.columns.bytes(), 0);
     }
 }

@@ -465,6 +465,17 @@ describe('hostile input: errors, never an exception or a hang', () => {
     assert.notEqual(n[0].tags, n[1].tags, 'nor values of different lines');
   });
 
+  test('long strings of every UTF-8 length decode as their bytes do', () => {
+    // Past the 4 KiB first buffer, so the module asks for the string's exact UTF-8 length.
+    for (const ch of ['a', 'é', '€', '😀', '\uD800', '\uDC00', 'a\uDBFF']) {
+      const text = `k:1|s|#t:${ch.repeat(3000)}\nm:${ch.repeat(2000)}|s`;
+      const r = wasm.decode(text);
+      assert.deepStrictEqual(r, wasm.decode(enc.encode(text)), JSON.stringify(ch));
+      assert.equal(r.metrics.length, 2, JSON.stringify(ch));
+      assert.equal(wasm.decodeColumns(text).count, 2);
+    }
+  });
+
   test('10 MB of random bytes in one packet', () => {
     const random = rng(1234);
     const input = new Uint8Array(10 * 1024 * 1024);
