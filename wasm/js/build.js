@@ -79,6 +79,18 @@ function utf8Length(s) {
   return n;
 }
 
+// A Uint8Array or ArrayBuffer input as a Uint8Array (a view, not a copy); null for other types.
+// Throws for a detached ArrayBuffer.
+function asBytes(input) {
+  if (input instanceof Uint8Array) return input;
+  if (input instanceof ArrayBuffer) return new Uint8Array(input);
+  // From another realm (an iframe, a vm context, Jest's node environment), instanceof is false.
+  const tag = Object.prototype.toString.call(input);
+  if (tag === '[object Uint8Array]') return input;
+  if (tag === '[object ArrayBuffer]') return new Uint8Array(input);
+  return null;
+}
+
 function encodeInputInner(memory, input, ptr, cap) {
   // The target view is cached: a new typed array per call costs as much as a small decode.
   let view = encodeView;
@@ -94,16 +106,8 @@ function encodeInputInner(memory, input, ptr, cap) {
     const r = utf8Encoder.encodeInto(input, view);
     return r.read === input.length ? 2 * r.written + 1 : -2 - utf8Length(input);
   }
-  let bytes;
-  if (input instanceof Uint8Array) bytes = input;
-  else if (input instanceof ArrayBuffer) bytes = new Uint8Array(input);
-  else {
-    // From another realm (an iframe, a vm context, Jest's node environment), instanceof is false.
-    const tag = Object.prototype.toString.call(input);
-    if (tag === '[object Uint8Array]') bytes = input;
-    else if (tag === '[object ArrayBuffer]') bytes = new Uint8Array(input);
-    else return -1;
-  }
+  const bytes = asBytes(input);
+  if (bytes === null) return -1;
   if (bytes.length > cap) return -2 - bytes.length;
   view.set(bytes);
   return 2 * bytes.length;
@@ -407,6 +411,41 @@ export function buildColumns(memory, count, arenaPtr, errPtr, errWords, msgPtr, 
     fail(e);
     return undefined;
   }
+}
+
+// Decoder.push: a string chunk's trailing high surrogate waits in state.high for the next chunk,
+// so that a pair split between chunks is one character. A chunk of bytes after it gets U+FFFD.
+export function joinSurrogates(state, chunk) {
+  try {
+    const high = state.high;
+    if (typeof chunk === 'string') {
+      const text = high === undefined ? chunk : high + chunk;
+      const last = text.charCodeAt(text.length - 1);
+      if (last >= 0xd800 && last < 0xdc00) {
+        state.high = text[text.length - 1];
+        return text.slice(0, -1);
+      }
+      state.high = undefined;
+      return text;
+    }
+    const bytes = high === undefined ? null : asBytes(chunk);
+    // Not bytes (encodeInput reports the wrong type; the surrogate waits), or nothing kept.
+    if (bytes === null) return chunk;
+    state.high = undefined;
+    const out = new Uint8Array(bytes.length + 3);
+    out.set([0xef, 0xbf, 0xbd]);
+    out.set(bytes, 3);
+    return out;
+  } catch (e) {
+    // A detached buffer: encodeInput reports it.
+    return chunk;
+  }
+}
+
+export function takeHigh(state) {
+  const had = state.high !== undefined;
+  state.high = undefined;
+  return had;
 }
 
 export function columnViews(cache, memory, count, arenaPtr, cap, errPtr, errWords, msgPtr, msgLen, ascii) {

@@ -31,7 +31,7 @@ pub mod emit;
 
 use std::cell::RefCell;
 
-use js_sys::{Array, JsString, Object, Reflect};
+use js_sys::{Array, Object, Reflect};
 use realm_metrics::Metric;
 use wasm_bindgen::prelude::*;
 
@@ -232,6 +232,15 @@ extern "C" {
     #[wasm_bindgen(js_name = encodeInput)]
     fn encode_input(memory: &JsValue, input: &JsValue, ptr: u32, cap: u32) -> f64;
 
+    /// `chunk` with the high surrogate the last string chunk ended with in front (as U+FFFD
+    /// before bytes), and without a high surrogate at its end, which `state` keeps.
+    #[wasm_bindgen(js_name = joinSurrogates)]
+    fn join_surrogates(state: &JsValue, chunk: &JsValue) -> JsValue;
+
+    /// Whether `state` kept a high surrogate (which is then forgotten).
+    #[wasm_bindgen(js_name = takeHigh)]
+    fn take_high(state: &JsValue) -> bool;
+
     /// The message of the exception a function of this block caught (it then returned -3 or
     /// `undefined` instead of throwing through wasm).
     #[wasm_bindgen(js_name = takeFailure)]
@@ -385,13 +394,7 @@ fn read_input(what: &str, input: &JsValue, buf: &mut Vec<u8>) -> Result<(bool, u
         }
         if buf.try_reserve_exact(need - buf.len()).is_err() {
             return Err(JsError::new(
-                &[
-                    what,
-                    ": the input (",
-                    &need.to_string(),
-                    " bytes) does not fit in the module's memory",
-                ]
-                .concat(),
+                &[what, ": the input does not fit in the module's memory"].concat(),
             ));
         }
         buf.resize(need, 0);
@@ -649,9 +652,9 @@ pub struct Decoder {
     buf: LineBuffer,
     prefix: Option<String>,
     max_line: usize,
-    /// A string chunk's last UTF-16 unit when it was the first half of a surrogate pair: it
-    /// joins the next chunk (alone it would become U+FFFD).
-    high: Option<u32>,
+    /// JS-side state: a string chunk's trailing high surrogate, kept for the next chunk (see
+    /// `joinSurrogates` in js/build.js).
+    js: JsValue,
 }
 
 /// UTF-8 of U+FFFD, what a surrogate without its other half becomes.
@@ -680,7 +683,7 @@ impl Decoder {
             buf: LineBuffer::default(),
             prefix,
             max_line,
-            high: None,
+            js: Object::new().into(),
         })
     }
 
@@ -690,7 +693,8 @@ impl Decoder {
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] chunk: JsValue,
     ) -> Result<JsValue, JsError> {
-        let chunk = self.join_surrogates(chunk);
+        // A surrogate pair split between two string chunks is one character.
+        let chunk = join_surrogates(&self.js, &chunk);
         with_scratch(|s| {
             let ready = with_input(s, |_, buf| {
                 let (_, len) = read_input("Decoder.push", &chunk, buf)?;
@@ -704,7 +708,7 @@ impl Decoder {
     /// on: the next `push()` starts a new line.
     #[wasm_bindgen(unchecked_return_type = "DecodeResult")]
     pub fn flush(&mut self) -> Result<JsValue, JsError> {
-        if self.high.take().is_some() {
+        if take_high(&self.js) {
             self.buf.push(REPLACEMENT, self.max_line);
         }
         with_scratch(|s| {
@@ -735,30 +739,6 @@ impl Decoder {
 }
 
 impl Decoder {
-    /// A string chunk with the high surrogate the last one ended with in front, and without a
-    /// high surrogate at its end, which is kept for the next chunk: a surrogate pair split
-    /// between two chunks is one character. Before a chunk of bytes a kept surrogate is U+FFFD.
-    fn join_surrogates(&mut self, chunk: JsValue) -> JsValue {
-        let Some(text) = chunk.dyn_ref::<JsString>() else {
-            if self.high.take().is_some() {
-                self.buf.push(REPLACEMENT, self.max_line);
-            }
-            return chunk;
-        };
-        let text = match self.high.take() {
-            Some(h) => JsString::from_char_code1(h).concat(text),
-            None => text.clone(),
-        };
-        let n = text.length();
-        let last = if n > 0 { text.char_code_at(n - 1) } else { 0.0 };
-        if (0xd800 as f64..0xdc00 as f64).contains(&last) {
-            self.high = Some(last as u32);
-            text.slice(0, n - 1).into()
-        } else {
-            text.into()
-        }
-    }
-
     /// Decode the first `ready` buffered bytes and drop them; on an error they stay.
     fn decode_ready(
         &mut self,

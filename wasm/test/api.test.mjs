@@ -273,7 +273,11 @@ describe('Decoder', () => {
     d.push(enc.encode('b|s\n'));
     assert.deepStrictEqual(d.end().metrics.map((m) => m.value), []);
     d.push('t:\uD83D');
+    // A chunk of the wrong type is an Error and changes nothing.
+    assert.throws(() => d.push(42), /must be a string, a Uint8Array or an ArrayBuffer/);
     assert.deepStrictEqual(d.push(enc.encode('b|s\n')).metrics.map((m) => m.value), ['\uFFFDb']);
+    d.push('u:\uD83D');
+    assert.deepStrictEqual(d.push(enc.encode('c|s\n').buffer).metrics.map((m) => m.value), ['\uFFFDc']);
     d.free();
   });
 
