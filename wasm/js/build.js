@@ -60,10 +60,6 @@ function bufferOf(memory) {
   return wasmBuffer;
 }
 
-// Puts the input's bytes at ptr (cap bytes of room): a string's UTF-8, or a copy of a Uint8Array
-// or ArrayBuffer. Returns 2 * length + 1 for a string and 2 * length for bytes; -2 - n when it
-// needs n bytes (exactly: a string's UTF-8 length) but cap is less; -1 for any other type.
-// (encodeInput below returns -3 where this throws: for a detached buffer.)
 // The length of a string's UTF-8, as TextEncoder makes it (a lone surrogate is U+FFFD, 3 bytes).
 function utf8Length(s) {
   let n = 0;
@@ -91,6 +87,10 @@ function asBytes(input) {
   return null;
 }
 
+// Puts the input's bytes at ptr (cap bytes of room): a string's UTF-8, or a copy of a Uint8Array
+// or ArrayBuffer. Returns 2 * length + 1 for a string and 2 * length for bytes; -2 - n when it
+// needs n bytes (exactly: a string's UTF-8 length) but cap is less; -1 for any other type.
+// (encodeInput below returns -3 where this throws: for a detached buffer.)
 function encodeInputInner(memory, input, ptr, cap) {
   // The target view is cached: a new typed array per call costs as much as a small decode.
   let view = encodeView;

@@ -474,7 +474,7 @@ struct Spare<'v, T> {
 }
 
 impl<'v, T: Copy> Spare<'v, T> {
-    /// Room for `max` items at the end of `v` (a push past them is dropped).
+    /// Room for at least `max` items at the end of `v` (a push past the room is dropped).
     #[inline(always)]
     fn new(v: &'v mut Vec<T>, max: usize) -> Self {
         v.reserve(max);
