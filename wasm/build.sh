@@ -78,11 +78,12 @@ for dir in web node; do
   mv "$f.opt" "$f"
 done
 
-# ColumnDecoder.decode returns views on memory the decoder owns. Make each view keep its decoder
-# reachable: otherwise a decoder dropped while its views are still in use is finalized, its
-# memory reused, and the views silently read whatever comes next. wasm-bindgen gives Rust no
-# handle on the JS object, so this is done in its generated method (the pinned version's exact
-# text: the build stops if it is not found).
+# Two edits of the generated classes, where wasm-bindgen gives Rust no handle on the JS object
+# (on the pinned version's exact text: the build stops if it is not found).
+# 1. ColumnDecoder.decode returns views on memory the decoder owns: make each view keep its
+#    decoder reachable. Otherwise a decoder dropped while its views are in use is finalized, its
+#    memory reused, and the views silently read whatever comes next.
+# 2. A second free() is a no-op (see below).
 for dir in web node; do
   glue="$pkg/$dir/realm_metrics_wasm.js"
   python3 - "$glue" <<'PY'
@@ -111,6 +112,12 @@ cls = "class ColumnDecoder {"
 if src.count(cls) != 1:
     sys.exit(f"wasm/build.sh: class ColumnDecoder not found in {path}")
 src = src.replace(cls, helper + cls)
+# free() twice (say free(), then [Symbol.dispose] at the end of a `using` block) is a no-op, as
+# disposal should be, instead of "null pointer passed to rust".
+free = "    free() {\n        const ptr = this.__destroy_into_raw();\n"
+if src.count(free) != 2:
+    sys.exit(f"wasm/build.sh: the two free() methods not found in {path}")
+src = src.replace(free, "    free() {\n        if (this.__wbg_ptr === 0) return;\n        const ptr = this.__destroy_into_raw();\n")
 open(path, "w").write(src)
 PY
 done

@@ -255,6 +255,19 @@ describe('Decoder', () => {
     d.free();
   });
 
+  test('free() twice, or free() and then Symbol.dispose, is a no-op; other calls after free() throw', () => {
+    for (const make of [() => new wasm.Decoder(), () => new wasm.ColumnDecoder()]) {
+      const d = make();
+      d.free();
+      d.free();
+      if (Symbol.dispose) d[Symbol.dispose]();
+      const call = d instanceof wasm.Decoder ? () => d.push('a:1|c\n') : () => d.decode('a:1|c');
+      assert.throws(call, Error);
+    }
+    // The module is fine afterwards.
+    assert.equal(new wasm.Decoder().push('a:1|c\n').metrics.length, 1);
+  });
+
   test('a surrogate pair split between two string chunks is one character', () => {
     const text = 's:😀|s\nu:a😀b|s|#k:🎉\nv:\uD800|s\nw:\uDC00x|s\n';
     const whole = wasm.decode(text);
