@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { wasm, wasmDir, rng, concatResults, cliBinary, parseJsonBig } from './helpers.mjs';
+import { wasm, wasmDir, rng, concatResults, cliBinary, parseJsonBig, COLUMN_KEYS } from './helpers.mjs';
 
 const enc = new TextEncoder();
 
@@ -159,7 +159,7 @@ describe('decodeColumns()', () => {
     assert.equal(a.values[0], 1);
     assert.equal(a.lines[0], 1);
     // Views never overlap, within a result or across results.
-    const ranges = [a, b].flatMap((r) => ['values', 'sampleRates', 'types', 'flags', 'catalogIds', 'lines', 'nameOffsets', 'nameLengths']
+    const ranges = [a, b].flatMap((r) => COLUMN_KEYS
       .map((k) => [r[k].buffer, r[k].byteOffset, r[k].byteOffset + r[k].byteLength]));
     for (const [i, x] of ranges.entries()) {
       for (const y of ranges.slice(i + 1)) assert.ok(x[0] !== y[0] || x[2] <= y[1] || y[2] <= x[1]);
@@ -171,7 +171,6 @@ describe('decodeColumns()', () => {
 });
 
 describe('decodeColumns() results and other threads', () => {
-  const COLUMNS = ['values', 'sampleRates', 'types', 'flags', 'catalogIds', 'lines', 'nameOffsets', 'nameLengths'];
   const packet = 'realm.w1.connection.online:12|g\nrealm.w2.session.started:3|c|@0.5\nx:1.5|ms';
 
   test('transferring a pooled buffer away leaves decodeColumns() working', () => {
@@ -196,7 +195,7 @@ describe('decodeColumns() results and other threads', () => {
     const r = wasm.decodeColumns(packet, { transferable: true });
     assert.equal(r.count, 3);
     assert.equal(r.values.buffer.byteLength, 34 * r.count);
-    for (const k of COLUMNS) {
+    for (const k of COLUMN_KEYS) {
       assert.equal(r[k].buffer, r.values.buffer, k);
       assert.equal(r[k].length, r.count, k);
       assert.deepStrictEqual([...r[k]], [...pooled[k]], k);

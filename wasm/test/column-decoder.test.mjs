@@ -3,16 +3,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { wasm, wasmDir } from './helpers.mjs';
+import { wasm, wasmDir, COLUMN_KEYS } from './helpers.mjs';
 
-const KEYS = ['values', 'sampleRates', 'types', 'flags', 'catalogIds', 'lines', 'nameOffsets', 'nameLengths'];
 
 function same(got, want) {
   assert.equal(got.count, want.count);
   assert.equal(got.ascii, want.ascii);
   assert.equal(got.errorCount, want.errorCount);
   assert.deepStrictEqual(got.errors, want.errors);
-  for (const k of KEYS) {
+  for (const k of COLUMN_KEYS) {
     assert.ok(got[k].length >= got.count, k);
     assert.deepStrictEqual([...got[k].subarray(0, got.count)], [...want[k]], k);
   }

@@ -18,6 +18,9 @@ export const wasm = require(path.join(wasmDir, 'pkg'));
 /**
  * JSON.parse, but integers outside +-(2^53 - 1) become BigInt (exact), as the vectors README asks.
  */
+// The typed-array fields of a ColumnsResult.
+export const COLUMN_KEYS = ['values', 'sampleRates', 'types', 'flags', 'catalogIds', 'lines', 'nameOffsets', 'nameLengths'];
+
 export function parseJsonBig(text) {
   let out = '';
   let i = 0;
