@@ -17,10 +17,17 @@ Usage:
       Read StatsD text on stdin, write one JSON object per decoded value (JSON Lines).
       Exit status: 0 every line decoded, 1 some line malformed, 2 usage error.
   realm-metrics dashboard [--listen 127.0.0.1:8125] [--http 127.0.0.1:8080] [--demo]
-                          [--forward HOST:PORT] [--assets DIR]
-      Receive StatsD on UDP and show it live in the browser (page, wasm decoder, WebSocket relay).
+                          [--data DIR] [--retention 1s=24h,1m=30d,1h=365d] [--max-disk SIZE]
+                          [--max-series 10000] [--forward HOST:PORT] [--assets DIR]
+      Receive StatsD on UDP, aggregate it per second into an SQLite store under --data
+      (default ~/.local/share/realm-metrics), and show history and live data in the browser.
       --demo runs simulated sync workers; --forward repeats every datagram to a statsd daemon;
-      --assets is the wasm web build (default: wasm/pkg/web, made by `bash wasm/build.sh`).
+      --max-disk evicts the oldest points (e.g. 2G); --assets is the wasm web build (default:
+      wasm/pkg/web, made by `bash wasm/build.sh`).
+  realm-metrics query [--data DIR] (--series | --name N | --metric M) [--host H] [--kind K]
+                      [--version V] [--from T] [--to T] [--step S] [--stat S]
+      Print what GET /api/v1/query (or /api/v1/series) answers, from the store file (read only;
+      works while the dashboard runs). Times: unix seconds, now, now-15m. Exit 1 on a bad query.
   realm-metrics tail [--listen 127.0.0.1:8125] [--interval-ms 1000] [--count N]
       The same live view as a terminal table: per interval and host, counters per second and
       gauge values (plain `<unix_ts> <host> <metric> <kind> <value>` lines when not a terminal).
@@ -47,6 +54,7 @@ fn main() -> ExitCode {
         "decode" => decode(args),
         "dashboard" => dashboard(args),
         "tail" => tail(args),
+        "query" => query(args),
         "telegraf-config" => print_ops(realm_metrics_cli::ops::telegraf_config_command(args)),
         "grafana-dashboard" => print_ops(realm_metrics_cli::ops::grafana_dashboard_command(args)),
         "help" | "--help" | "-h" => {
@@ -108,9 +116,25 @@ fn catalog(mut args: Vec<String>) -> Result<ExitCode, CliError> {
 }
 
 fn dashboard(args: Vec<String>) -> Result<ExitCode, CliError> {
-    let opts = realm_metrics_cli::dashboard::Options::parse(args)?;
-    realm_metrics_cli::dashboard::run(opts)?;
+    let opts = realm_metrics_cli::dashboard::parse(args)?;
+    realm_metrics_server::run(opts)?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn query(args: Vec<String>) -> Result<ExitCode, CliError> {
+    let q = realm_metrics_cli::dashboard::parse_query(args)?;
+    match realm_metrics_cli::dashboard::run_query(&q) {
+        Ok(v) => {
+            let mut out = io::stdout().lock();
+            serde_json::to_writer(&mut out, &v).map_err(io::Error::other)?;
+            out.write_all(b"\n")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("realm-metrics query: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
 fn tail(args: Vec<String>) -> Result<ExitCode, CliError> {

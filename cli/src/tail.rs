@@ -165,7 +165,7 @@ pub fn run(opts: Options) -> io::Result<()> {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let mut deadline = Instant::now() + opts.interval;
-    while opts.count.map_or(true, |c| done < c) {
+    while opts.count.is_none_or(|c| done < c) {
         let now = Instant::now();
         if now < deadline {
             udp.set_read_timeout(Some(deadline - now))?;

@@ -57,6 +57,8 @@ impl Dashboard {
                 "--assets",
             ])
             .arg(&assets.0)
+            .arg("--data")
+            .arg(assets.0.join("data"))
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -134,7 +136,10 @@ fn request(addr: &str, raw: &str) -> String {
 fn get(d: &Dashboard, path: &str) -> String {
     request(
         &d.http,
-        &format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", d.http),
+        &format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            d.http
+        ),
     )
 }
 
@@ -191,12 +196,15 @@ fn serves_only_whitelisted_files_and_stops_on_sigint() {
         assert_eq!(status(&get(&d, path)), 404, "{path}");
     }
     // Another Host (DNS rebinding) and other methods.
-    let r = request(&d.http, "GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+    let r = request(
+        &d.http,
+        "GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+    );
     assert_eq!(status(&r), 403);
     let r = request(
         &d.http,
         &format!(
-            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
             d.http
         ),
     );

@@ -2,6 +2,8 @@
 // stop it with SIGINT, and a raw WebSocket handshake (Node 20 has no WebSocket client that can
 // set Origin).
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,15 +13,21 @@ export const repoRoot = path.resolve(here, '..', '..', '..');
 export const bin = process.env.REALM_METRICS_BIN
   ?? path.join(process.env.CARGO_TARGET_DIR ?? path.join(repoRoot, 'target'), 'debug', 'realm-metrics');
 
-/** Start the dashboard; resolves once both addresses are printed. */
-export function startDashboard(args = []) {
-  const child = spawn(bin, ['dashboard', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args], {
+/** Start the dashboard on free ports with its store in a new temporary folder (or `data`);
+ * resolves once both addresses are printed. */
+export function startDashboard(args = [], { data } = {}) {
+  const ownData = !data;
+  const dataDir = data ?? mkdtempSync(path.join(tmpdir(), 'realm-metrics-dashboard-data-'));
+  const child = spawn(bin, ['dashboard', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--data', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => {
+    if (ownData) rmSync(dataDir, { recursive: true, force: true });
+    resolve({ code, signal });
+  }));
   const ready = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`dashboard did not print its addresses:\n${stdout}\n${stderr}`)), 20_000);
     child.stdout.on('data', (d) => {
@@ -36,6 +44,7 @@ export function startDashboard(args = []) {
   return {
     child,
     ready,
+    dataDir,
     get stderr() { return stderr; },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');

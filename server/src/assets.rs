@@ -8,17 +8,19 @@ use std::path::{Path, PathBuf};
 
 /// A file served by the dashboard.
 #[derive(Clone, Debug)]
-pub(crate) struct Asset {
-    pub(crate) body: Vec<u8>,
-    pub(crate) content_type: &'static str,
+pub struct Asset {
+    /// The file's bytes.
+    pub body: Vec<u8>,
+    /// Its `Content-Type`.
+    pub content_type: &'static str,
 }
 
 /// URL path -> file.
-pub(crate) type Files = HashMap<String, Asset>;
+pub type Files = HashMap<String, Asset>;
 
-const INDEX_HTML: &str = include_str!("../../dashboard/index.html");
-const APP_JS: &str = include_str!("../../dashboard/app.js");
-const STYLE_CSS: &str = include_str!("../../dashboard/style.css");
+const INDEX_HTML: &str = include_str!("../../cli/dashboard/index.html");
+const APP_JS: &str = include_str!("../../cli/dashboard/app.js");
+const STYLE_CSS: &str = include_str!("../../cli/dashboard/style.css");
 
 /// The wasm web build of this repository (`wasm/pkg/web`, made by `bash wasm/build.sh`).
 pub fn default_wasm_dir() -> PathBuf {
@@ -28,7 +30,7 @@ pub fn default_wasm_dir() -> PathBuf {
 /// uPlot's distribution files (`cli/dashboard/node_modules/uplot/dist`, from `npm ci` in
 /// `cli/dashboard`).
 pub fn default_uplot_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboard/node_modules/uplot/dist")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/dashboard/node_modules/uplot/dist")
 }
 
 fn content_type(path: &str) -> Option<&'static str> {
@@ -73,7 +75,7 @@ fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, Vec<u8>)>) -> io::Result<(
 
 /// Load the page, the wasm web build (from `assets` or [`default_wasm_dir`]) and uPlot (from
 /// `assets` when it holds `uPlot.esm.js`, else [`default_uplot_dir`]).
-pub(crate) fn load(assets: Option<&Path>) -> io::Result<Files> {
+pub fn load(assets: Option<&Path>) -> io::Result<Files> {
     let mut files = Files::new();
     files.insert(
         "/".to_owned(),
