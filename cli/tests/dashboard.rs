@@ -402,3 +402,51 @@ fn a_flood_with_a_page_that_never_reads_keeps_memory_bounded() {
         "RSS grew from {baseline} to {peak} KiB"
     );
 }
+
+#[test]
+fn idle_and_slow_clients_do_not_lock_the_page_out() {
+    let d = Dashboard::start("idle");
+    // More idle connections than the old server's 64 slots, and clients that trickle a request
+    // head one byte at a time.
+    let idle: Vec<TcpStream> = (0..200)
+        .map(|_| TcpStream::connect(&d.http).unwrap())
+        .collect();
+    let trickle: Vec<std::thread::JoinHandle<()>> = (0..8)
+        .map(|_| {
+            let addr = d.http.clone();
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(&addr).unwrap();
+                for b in b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "
+                    .iter()
+                    .cycle()
+                    .take(100)
+                {
+                    if s.write_all(&[*b]).is_err() {
+                        return; // closed by the server: the header deadline
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..5 {
+        let t = Instant::now();
+        let r = get(&d, "/");
+        assert_eq!(status(&r), 200);
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    }
+    // The server closes idle connections at the header deadline (5 s).
+    let mut first = idle.into_iter().next().unwrap();
+    first
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let t = Instant::now();
+    let mut b = [0u8; 16];
+    assert!(matches!(first.read(&mut b), Ok(0) | Err(_)));
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+    for t in trickle {
+        t.join().unwrap();
+    }
+    d.stop();
+}

@@ -39,7 +39,7 @@ pub const MAX_CONNECTIONS: usize = 1024;
 /// WebSockets (open pages) at once.
 pub const MAX_PAGES: usize = 64;
 /// A request head must arrive within this, and an idle connection closes after it.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// A request must be answered within this.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// A page's socket must take a message within this.

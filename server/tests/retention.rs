@@ -13,7 +13,10 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(tag: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!("realm-metrics-retention-{tag}-{}", std::process::id()));
+        let d = std::env::temp_dir().join(format!(
+            "realm-metrics-retention-{tag}-{}",
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         TempDir(d)
@@ -102,8 +105,14 @@ fn rollups_are_exact_and_data_ages_out() {
                 "timer" => {
                     assert_eq!(p.count, Some(sum(|p| p.count)));
                     assert_eq!(p.sum, Some(sum(|p| p.sum)));
-                    let min = secs.iter().filter_map(|s| s.point.min).fold(f64::INFINITY, f64::min);
-                    let max = secs.iter().filter_map(|s| s.point.max).fold(f64::NEG_INFINITY, f64::max);
+                    let min = secs
+                        .iter()
+                        .filter_map(|s| s.point.min)
+                        .fold(f64::INFINITY, f64::min);
+                    let max = secs
+                        .iter()
+                        .filter_map(|s| s.point.max)
+                        .fold(f64::NEG_INFINITY, f64::max);
                     assert_eq!((p.min, p.max), (Some(min), Some(max)));
                     // Percentiles come from the merged sketches: within 1% of the exact value.
                     let mut all: Vec<f64> = (m..m + 60)
@@ -111,7 +120,8 @@ fn rollups_are_exact_and_data_ages_out() {
                         .flat_map(|ts| [(ts % 10) as f64, (ts % 13 + 20) as f64])
                         .collect();
                     all.sort_by(f64::total_cmp);
-                    let exact = realm_metrics_server::sketch::percentile_sorted(&all, 90.0).unwrap();
+                    let exact =
+                        realm_metrics_server::sketch::percentile_sorted(&all, 90.0).unwrap();
                     assert!((p.p90.unwrap() - exact).abs() <= exact * 0.01 + 1e-9);
                 }
                 "set" => assert_eq!(p.value, Some(4.0), "u0..u3 within a minute"),
@@ -127,21 +137,42 @@ fn rollups_are_exact_and_data_ages_out() {
     let hour = read_points(conn, TABLES[2], Some(*counter), T0, T0 + H).unwrap();
     let minutes = read_points(conn, TABLES[1], Some(*counter), T0, T0 + H).unwrap();
     assert_eq!(minutes.len(), 60);
-    let expected: f64 = (T0..T0 + H).filter(|ts| ts % 97 != 0).map(|ts| (ts % 7 + 1) as f64).sum();
+    let expected: f64 = (T0..T0 + H)
+        .filter(|ts| ts % 97 != 0)
+        .map(|ts| (ts % 7 + 1) as f64)
+        .sum();
     assert_eq!(hour[0].point.value, Some(expected));
-    assert_eq!(minutes.iter().filter_map(|m| m.point.value).sum::<f64>(), expected);
+    assert_eq!(
+        minutes.iter().filter_map(|m| m.point.value).sum::<f64>(),
+        expected
+    );
 
     // The query API agrees: a 1 h step over the first hour reads the 1 h point, a 1 min step the
     // minutes, and the not yet rolled up rest of the current minute comes from the seconds.
     let now = T0 + 2 * H - 1;
-    let q = Query::parse(&format!("metric=connection.started&from={T0}&to={}&step=1h", T0 + H), now).unwrap();
+    let q = Query::parse(
+        &format!("metric=connection.started&from={T0}&to={}&step=1h", T0 + H),
+        now,
+    )
+    .unwrap();
     let v = query::run(conn, &q, now).unwrap();
     assert_eq!(v["series"][0]["points"][0][1].as_f64(), Some(expected));
-    let q = Query::parse(&format!("metric=connection.started&from={}&to={}&step=1m", now - 600, now + 1), now).unwrap();
+    let q = Query::parse(
+        &format!(
+            "metric=connection.started&from={}&to={}&step=1m",
+            now - 600,
+            now + 1
+        ),
+        now,
+    )
+    .unwrap();
     let v = query::run(conn, &q, now).unwrap();
     let pts = v["series"][0]["points"].as_array().unwrap();
     assert_eq!(pts.len(), 11);
-    let last_minute: f64 = (now / 60 * 60..=now).filter(|ts| ts % 97 != 0).map(|ts| (ts % 7 + 1) as f64).sum();
+    let last_minute: f64 = (now / 60 * 60..=now)
+        .filter(|ts| ts % 97 != 0)
+        .map(|ts| (ts % 7 + 1) as f64)
+        .sum();
     assert_eq!(pts[10][1].as_f64(), Some(last_minute));
 
     // Ages: 1 s points older than an hour are gone (retention runs once a minute).
@@ -158,7 +189,10 @@ fn rollups_are_exact_and_data_ages_out() {
     let outcome = store.write_second(&agg.take_second(T0 + 28 * H)).unwrap();
     assert_eq!(min_ts(&store, TABLES[2]), None);
     assert_eq!(outcome.forgotten.len(), 4);
-    let left: i64 = store.connection().query_row("SELECT count(*) FROM series", [], |r| r.get(0)).unwrap();
+    let left: i64 = store
+        .connection()
+        .query_row("SELECT count(*) FROM series", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(left, 0);
 }
 
@@ -169,7 +203,9 @@ fn a_restart_continues_rollups_from_the_watermark() {
     let mut store = Store::open(&path, StoreOptions::default()).unwrap();
     let mut agg = Aggregator::new(Vec::new(), 1, 10);
     for ts in T0..T0 + 90 {
-        store.write_second(&second(&mut agg, ts, "c:1|c\n")).unwrap();
+        store
+            .write_second(&second(&mut agg, ts, "c:1|c\n"))
+            .unwrap();
     }
     drop(store);
     // Reopened (as after a crash): the second minute is rolled when it completes.
@@ -177,7 +213,9 @@ fn a_restart_continues_rollups_from_the_watermark() {
     let (known, next) = store.load_series().unwrap();
     let mut agg = Aggregator::new(known, next, 10);
     for ts in T0 + 90..T0 + 121 {
-        store.write_second(&second(&mut agg, ts, "c:1|c\n")).unwrap();
+        store
+            .write_second(&second(&mut agg, ts, "c:1|c\n"))
+            .unwrap();
     }
     let pts = read_points(store.connection(), TABLES[1], None, T0, T0 + H).unwrap();
     let values: Vec<_> = pts.iter().map(|p| (p.point.ts, p.point.value)).collect();
