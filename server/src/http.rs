@@ -44,7 +44,8 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// A page's socket must take a message within this.
 const WS_SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// Idle read connections kept for queries.
+/// Queries run at once (each on its own read connection); more wait their turn within the
+/// request deadline.
 const POOL: usize = 4;
 
 /// What the handlers share.
@@ -56,6 +57,7 @@ pub struct Site {
     db: PathBuf,
     retention: [i64; 3],
     pool: Mutex<Vec<Connection>>,
+    queries: Arc<Semaphore>,
     pages: Arc<Semaphore>,
     /// Shared counters.
     pub stats: Arc<Stats>,
@@ -88,6 +90,7 @@ impl Site {
             db,
             retention,
             pool: Mutex::new(Vec::new()),
+            queries: Arc::new(Semaphore::new(POOL)),
             pages: Arc::new(Semaphore::new(MAX_PAGES)),
             stats,
             live,
@@ -204,8 +207,19 @@ async fn api<T: Send + 'static>(
     site: Arc<Site>,
     f: impl FnOnce(&Site) -> Result<T, QueryError> + Send + 'static,
 ) -> Result<T, QueryError> {
-    tokio::task::spawn_blocking(move || f(&site))
-        .await
+    let Ok(turn) = Arc::clone(&site.queries).acquire_owned().await else {
+        return Err(QueryError {
+            status: 503,
+            message: "the server is stopping".into(),
+        });
+    };
+    // The turn goes with the work: a request that times out does not free it early.
+    tokio::task::spawn_blocking(move || {
+        let r = f(&site);
+        drop(turn);
+        r
+    })
+    .await
         .unwrap_or_else(|_| {
             Err(QueryError {
                 status: 500,

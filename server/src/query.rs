@@ -29,6 +29,8 @@ pub const MAX_POINTS: i64 = 100_000;
 pub const DEFAULT_POINTS: i64 = 10_000;
 /// Series per answer at most.
 pub const MAX_SERIES: usize = 1000;
+/// Points per answer at most (series times steps).
+pub const MAX_TOTAL_POINTS: i64 = 2_000_000;
 /// The widest range: 400 days.
 pub const MAX_RANGE: i64 = 400 * 86_400;
 /// The default range: 15 minutes.
@@ -524,6 +526,12 @@ pub fn run(conn: &Connection, q: &Query, now: i64) -> Result<Value, QueryError> 
         }
     }
     let (level, step) = plan(q, now, retention);
+    if rows.len() as i64 * ((q.to - q.from) / step + 1) > MAX_TOTAL_POINTS {
+        return Err(QueryError::bad(format!(
+            "{} series at this step would be more than {MAX_TOTAL_POINTS} points: use a larger step or narrow with host",
+            rows.len()
+        )));
+    }
     // Read the chosen resolution up to its rollup watermark, then the finer ones (a minute or
     // an hour not rolled up yet is read from the seconds it is made of).
     let from = q.from.div_euclid(step) * step;
