@@ -220,12 +220,12 @@ async fn api<T: Send + 'static>(
         r
     })
     .await
-        .unwrap_or_else(|_| {
-            Err(QueryError {
-                status: 500,
-                message: "the query failed".into(),
-            })
+    .unwrap_or_else(|_| {
+        Err(QueryError {
+            status: 500,
+            message: "the query failed".into(),
         })
+    })
 }
 
 fn answer(r: Result<Value, QueryError>) -> Response {
