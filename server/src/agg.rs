@@ -21,6 +21,9 @@ use crate::sketch::{member_hash, percentile_sorted, MemberSet, Sketch, MAX_SET_M
 
 /// Timer values kept per series and second for exact percentiles; past it, a uniform sample.
 pub const MAX_SAMPLES: usize = 4096;
+/// Timer values and set members held per second across all series (8 bytes each): the bound on
+/// what one second can hold whatever the series count.
+pub const HELD_BUDGET: usize = 2_000_000;
 /// The longest series key (name and tags) accepted.
 pub const MAX_KEY: usize = 1024;
 /// The default bound on the number of series.
@@ -311,6 +314,8 @@ pub struct Aggregator {
     counts: Counts,
     key: Vec<u8>,
     rng: u64,
+    /// Timer values and set members held this second (bounded by [`HELD_BUDGET`]).
+    held: usize,
 }
 
 /// A series as loaded from the store at start, with a gauge's last value.
@@ -331,6 +336,7 @@ impl Aggregator {
             counts: Counts::default(),
             key: Vec::with_capacity(256),
             rng: 0x2545_f491_4f6c_dd1d,
+            held: 0,
         };
         for (meta, gauge) in known {
             let key = series_key(&meta.name, &meta.tags, meta.kind);
@@ -443,8 +449,9 @@ impl Aggregator {
                 *min = min.min(v);
                 *max = max.max(v);
                 *seen += 1;
-                if samples.len() < MAX_SAMPLES {
+                if samples.len() < MAX_SAMPLES && self.held < HELD_BUDGET {
                     samples.push(v);
+                    self.held += 1;
                 } else {
                     // Reservoir sampling (algorithm R): each value stays with probability
                     // MAX_SAMPLES / seen.
@@ -467,8 +474,9 @@ impl Aggregator {
                     members.sort_unstable();
                     members.dedup();
                 }
-                if members.len() < MAX_SET_MEMBERS * 4 {
+                if members.len() < MAX_SET_MEMBERS * 4 && self.held < HELD_BUDGET {
                     members.push(h);
+                    self.held += 1;
                 } else if !members.contains(&h) {
                     *saturated = true;
                     self.counts.set_members_dropped += 1;
@@ -563,6 +571,7 @@ impl Aggregator {
 
     /// Close second `ts`: one point per series that had data, and the series first seen in it.
     pub fn take_second(&mut self, ts: i64) -> SecondBatch {
+        self.held = 0;
         let mut points = Vec::with_capacity(self.touched.len());
         for i in self.touched.drain(..) {
             if let Some(slot) = self.slots.get_mut(i) {

@@ -224,8 +224,10 @@ impl Store {
     pub fn load_series(&self) -> Result<(Vec<Known>, u32), StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT id, name, tags, kind, host, metric, version,
-               CASE kind WHEN 'gauge' THEN (SELECT value FROM points_1s p WHERE p.series = s.id
-                 ORDER BY ts DESC LIMIT 1) END
+               CASE kind WHEN 'gauge' THEN coalesce(
+                 (SELECT value FROM points_1s p WHERE p.series = s.id ORDER BY ts DESC LIMIT 1),
+                 (SELECT value FROM points_1m p WHERE p.series = s.id ORDER BY ts DESC LIMIT 1),
+                 (SELECT value FROM points_1h p WHERE p.series = s.id ORDER BY ts DESC LIMIT 1)) END
              FROM series s ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
