@@ -1,16 +1,39 @@
-// The realm-metrics dashboard page. Datagrams arrive raw over the WebSocket (one binary message
-// each) and are decoded here by the wasm build; everything shown is set with textContent or
-// attributes, never parsed as HTML.
+// The realm-metrics dashboard page. History comes from the server's store (/api/v1/query, one
+// query per catalog chart); live datagrams arrive raw over the WebSocket (one binary message
+// each), are decoded here by the wasm build and merged into the current step. Everything shown is
+// set with textContent or attributes, never parsed as HTML: host and metric names come from the
+// wire and are hostile.
+//
+// How history and live data meet without counting anything twice: the page keeps a cutoff second
+// C. The store answers for the seconds before C (every query has `to=C`, which is exclusive) and
+// the WebSocket for C and after. Every REBASE_EVERY ms the page asks the store again with a later
+// C (STORE_LAG seconds behind the server's clock, so those seconds are written) and, once every
+// answer is in, drops the live seconds the store now covers.
+//
+// URL parameters: range (15m 1h 6h 24h 7d 30d), host, stale (seconds without data after which a
+// host is marked stopped; default 30).
 import init, { decode, catalog } from '/wasm/realm_metrics_wasm.js';
 import uPlot from '/uplot/uPlot.esm.js';
 
-const WINDOW = 60; // seconds on each chart, at 1 s resolution
-const KEEP = WINDOW + 10; // seconds of data kept
+const RANGES = [
+  { id: '15m', seconds: 15 * 60, step: 1 },
+  { id: '1h', seconds: 3600, step: 10 },
+  { id: '6h', seconds: 6 * 3600, step: 60 },
+  { id: '24h', seconds: 86_400, step: 120 },
+  { id: '7d', seconds: 7 * 86_400, step: 600 },
+  { id: '30d', seconds: 30 * 86_400, step: 3600 },
+];
+const VERSIONS_METRIC = 'protocol.<version>.used';
 const CHART_HEIGHT = 90;
-const MAX_HOSTS = 64;
+const MAX_LIVE_HOSTS = 64; // hosts with live data kept
+const MAX_HOSTS_LISTED = 1000;
 const MAX_CUSTOM = 500;
 const MAX_MALFORMED = 50;
 const MAX_CUSTOM_ROWS = 200;
+const STORE_LAG = 5; // seconds the store may be behind the wire
+const REBASE_EVERY = 30_000;
+const SERIES_EVERY = 10_000;
+const STATUS_EVERY = 5_000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,47 +44,81 @@ function el(tag, attrs = {}, text) {
   return e;
 }
 
+// Display form of a value: integers as they are, fractions to 2 decimals (2 significant digits
+// below 1), large values with k/M/G.
 function fmt(v) {
+  if (typeof v === 'bigint') v = Number(v);
   if (v === null || v === undefined || Number.isNaN(v)) return '–';
   if (typeof v !== 'number') return String(v);
   const a = Math.abs(v);
   if (a >= 1e9) return (v / 1e9).toFixed(2) + 'G';
   if (a >= 1e6) return (v / 1e6).toFixed(2) + 'M';
   if (a >= 1e4) return (v / 1e3).toFixed(1) + 'k';
-  return Number.isInteger(v) ? String(v) : v.toFixed(2);
+  if (Number.isInteger(v)) return String(v);
+  if (a >= 1) return String(Number(v.toFixed(2)));
+  return String(Number(v.toPrecision(2)));
 }
 
-// Short axis labels: 1.5M, 200k, 12.5.
+// Short axis labels: 1.5M, 200k, 12.5, 0.25.
 function axisFmt(v) {
   const a = Math.abs(v);
-  const short = (x, unit) => `${Number(x.toFixed(x < 10 ? 1 : 0))}${unit}`;
+  const short = (x, unit) => `${Number(x.toFixed(Math.abs(x) < 10 ? 1 : 0))}${unit}`;
   if (a >= 1e9) return short(v / 1e9, 'G');
   if (a >= 1e6) return short(v / 1e6, 'M');
   if (a >= 1e3) return short(v / 1e3, 'k');
-  return String(Number(v.toFixed(2)));
+  if (a >= 1 || a === 0) return String(Number(v.toFixed(2)));
+  return String(Number(v.toPrecision(2)));
 }
+
+function duration(s) {
+  if (s % 86_400 === 0) return `${s / 86_400} d`;
+  if (s % 3600 === 0) return `${s / 3600} h`;
+  if (s % 60 === 0) return `${s / 60} min`;
+  return `${s} s`;
+}
+
+const params = new URLSearchParams(location.search);
+const staleParam = Number(params.get('stale'));
+const STALE_AFTER = Number.isInteger(staleParam) && staleParam > 0 ? staleParam : 30;
 
 const state = {
   catalog: [],
   byKey: new Map(), // `${name}|${kind}` -> catalog row
-  hosts: new Map(), // host -> { counters, gauges, versions, versionTotals }
-  selected: '',
+  range: RANGES.find((r) => r.id === params.get('range')) ?? RANGES[0],
+  selected: params.get('host') ?? '',
+  offset: 0, // server clock - page clock, seconds
+  cutoff: 0, // the store answers before this second, the WebSocket from it on
+  loadGen: 0,
+  charts: new Map(), // catalog id -> { card, plot, row, last, kind, stored: [{ host, points }] }
+  versions: [], // stored protocol.<version>.used: [{ host, version, points }]
+  live: new Map(), // host -> { counters, gauges, gaugeLast, versions }
+  seen: new Map(), // host -> last second with data (store and live)
+  hostsChanged: false,
+  reconnecting: false,
   custom: new Map(), // `${name}\0${type}` -> { name, type, last, count }
   customOverflow: 0,
   malformed: [], // newest first
   malformedDirty: false,
-  charts: new Map(), // catalog id -> { card, plot, row }
 };
 
-const nowSec = () => Math.floor(Date.now() / 1000);
+const serverNow = () => Math.floor(Date.now() / 1000 + state.offset);
+const included = (host) => !state.selected || host === state.selected;
 
-function hostState(host) {
-  let h = state.hosts.get(host);
+function noteSeen(host, sec) {
+  const prev = state.seen.get(host);
+  if (prev === undefined) {
+    if (state.seen.size >= MAX_HOSTS_LISTED) return;
+    state.hostsChanged = true;
+  }
+  if (prev === undefined || sec > prev) state.seen.set(host, sec);
+}
+
+function liveHost(host) {
+  let h = state.live.get(host);
   if (!h) {
-    if (state.hosts.size >= MAX_HOSTS) return null;
-    h = { counters: new Map(), gauges: new Map(), versions: new Map(), versionTotals: new Map() };
-    state.hosts.set(host, h);
-    refreshHostPicker();
+    if (state.live.size >= MAX_LIVE_HOSTS) return null;
+    h = { counters: new Map(), gauges: new Map(), gaugeLast: new Map(), versions: new Map() };
+    state.live.set(host, h);
   }
   return h;
 }
@@ -72,29 +129,39 @@ function bump(map, key, sec, v) {
   series.set(sec, (series.get(sec) ?? 0) + v);
 }
 
+// The newest stored value of a gauge for a host (the base of a live `+N|g`).
+function storedLast(rowId, host) {
+  let last;
+  for (const s of state.charts.get(rowId)?.stored ?? []) {
+    if (s.host === host && s.points.length) last = s.points[s.points.length - 1][1];
+  }
+  return last;
+}
+
 function onDatagram(bytes) {
-  const sec = nowSec();
+  const sec = serverNow();
   const { metrics, errors } = decode(bytes);
   for (const m of metrics) {
     const value = typeof m.value === 'bigint' ? Number(m.value) : m.value;
     const kind = m.type === 'c' ? 'counter' : m.type === 'g' ? 'gauge' : null;
     const row = m.metric != null && !m.kindMismatch && kind ? state.byKey.get(`${m.metric}|${kind}`) : null;
-    const h = row ? hostState(m.host ?? '-') : null;
-    if (row && h && typeof value === 'number') {
+    if (row && typeof value === 'number') {
+      const host = typeof m.host === 'string' && m.host ? m.host : '-';
+      if (host !== '-') noteSeen(host, sec);
+      const h = sec >= state.cutoff ? liveHost(host) : null;
+      if (!h) continue;
       if (kind === 'counter') {
         const v = value / (m.sampleRate || 1);
         bump(h.counters, row.id, sec, v);
-        if (m.version != null) {
-          const ver = String(m.version);
-          bump(h.versions, ver, sec, v);
-          h.versionTotals.set(ver, (h.versionTotals.get(ver) ?? 0) + v);
-        }
+        if (m.version != null) bump(h.versions, String(m.version), sec, v);
       } else {
-        let g = h.gauges.get(row.id);
-        if (!g) h.gauges.set(row.id, (g = { points: new Map(), last: 0 }));
-        g.last = m.delta ? g.last + value : value;
-        g.points.delete(sec); // keep insertion order = time order
-        g.points.set(sec, g.last);
+        let pts = h.gauges.get(row.id);
+        if (!pts) h.gauges.set(row.id, (pts = new Map()));
+        const base = h.gaugeLast.get(row.id) ?? storedLast(row.id, host) ?? 0;
+        const v = m.delta ? base + value : value;
+        h.gaugeLast.set(row.id, v);
+        pts.delete(sec); // keep insertion order = time order
+        pts.set(sec, v);
       }
       continue;
     }
@@ -122,54 +189,142 @@ function onDatagram(bytes) {
   }
 }
 
-function selectedHosts() {
-  if (state.selected && state.hosts.has(state.selected)) return [state.hosts.get(state.selected)];
-  return [...state.hosts.values()];
-}
-
-function prune(oldest) {
-  for (const h of state.hosts.values()) {
-    for (const map of [h.counters, h.versions]) {
+// Drop live seconds before `oldest` (the store has them, or they left the window).
+function pruneLive(oldest) {
+  for (const h of state.live.values()) {
+    for (const map of [h.counters, h.gauges, h.versions]) {
       for (const series of map.values()) for (const s of series.keys()) if (s < oldest) series.delete(s);
     }
-    for (const g of h.gauges.values()) {
-      for (const s of g.points.keys()) {
-        if (s >= oldest) break;
-        // Keep the newest point before the window: it is the gauge's value at its start.
-        const it = g.points.keys();
-        it.next();
-        const second = it.next();
-        if (!second.done && second.value <= oldest) g.points.delete(s);
-        else break;
-      }
-    }
   }
 }
 
-function seriesFor(row, xs, hosts) {
-  const ys = new Array(xs.length).fill(row.kind === 'counter' ? 0 : null);
-  for (const h of hosts) {
-    if (row.kind === 'counter') {
-      const series = h.counters.get(row.id);
-      if (!series) continue;
-      xs.forEach((x, i) => { ys[i] += series.get(x) ?? 0; });
+// ---- the store ----
+
+function apiUrl(path, query) {
+  const qs = Object.entries(query)
+    .filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+    .join('&');
+  return qs ? `${path}?${qs}` : path;
+}
+
+async function getJson(url) {
+  const r = await fetch(url, { cache: 'no-store' });
+  let body = null;
+  try { body = await r.json(); } catch { /* not JSON */ }
+  if (!r.ok) throw new Error(typeof body?.error === 'string' ? body.error : `HTTP ${r.status}`);
+  return body;
+}
+
+function parseSeries(answer) {
+  const list = Array.isArray(answer?.series) ? answer.series : [];
+  return list.map((s) => ({
+    host: typeof s.host === 'string' && s.host ? s.host : '-',
+    version: Number.isFinite(s.version) ? String(s.version) : null,
+    points: (Array.isArray(s.points) ? s.points : [])
+      .filter((p) => Array.isArray(p) && Number.isFinite(p[0]) && Number.isFinite(p[1])),
+  }));
+}
+
+// Ask the store for the current range and host, up to (not including) second `cutoff`; once
+// every answer is in (and no newer load started), swap them in and move the cutoff.
+async function loadHistory(cutoff, { announce = false } = {}) {
+  const gen = ++state.loadGen;
+  const range = state.range;
+  const host = state.selected;
+  const step = range.step;
+  const from = Math.floor((cutoff - range.seconds) / step) * step;
+  if (announce) document.body.dataset.history = 'loading';
+  const common = { from, to: cutoff, step, host: host || undefined };
+  const charts = [...state.charts.values()];
+  const jobs = charts.map((c) => getJson(apiUrl('/api/v1/query', { metric: c.row.name, kind: c.row.kind, ...common })));
+  jobs.push(getJson(apiUrl('/api/v1/query', { metric: VERSIONS_METRIC, kind: 'counter', ...common })));
+  const results = await Promise.allSettled(jobs);
+  if (gen !== state.loadGen) return; // a newer load (range, host or rebase) replaces this one
+  const failures = [];
+  charts.forEach((c, i) => {
+    const r = results[i];
+    if (r.status === 'fulfilled') {
+      c.stored = parseSeries(r.value);
+      c.card.removeAttribute('data-error');
     } else {
-      const g = h.gauges.get(row.id);
-      if (!g) continue;
-      const pts = [...g.points.entries()]; // time order
-      let j = 0;
-      let cur = null;
-      xs.forEach((x, i) => {
-        while (j < pts.length && pts[j][0] <= x) cur = pts[j++][1];
-        if (cur !== null) ys[i] = (ys[i] ?? 0) + cur;
-      });
+      c.stored = [];
+      c.card.dataset.error = String(r.reason?.message ?? r.reason);
+      failures.push(`${c.row.name}: ${c.card.dataset.error}`);
     }
+  });
+  const v = results[charts.length];
+  state.versions = v.status === 'fulfilled' ? parseSeries(v.value).filter((s) => s.version !== null) : [];
+  state.cutoff = cutoff;
+  pruneLive(cutoff);
+  const body = document.body.dataset;
+  body.history = failures.length ? 'failed' : 'loaded';
+  body.range = range.id;
+  body.step = String(step);
+  $('history-note').textContent = failures.length ? `history: ${failures.length} queries failed` : '';
+  $('history-note').title = failures.join('\n');
+  render();
+}
+
+function rebase() {
+  loadHistory(Math.max(state.cutoff, serverNow() - STORE_LAG));
+}
+
+async function loadSeries() {
+  try {
+    const answer = await getJson('/api/v1/series');
+    for (const s of Array.isArray(answer?.series) ? answer.series : []) {
+      if (typeof s.host === 'string' && s.host && Number.isFinite(s.last_seen)) noteSeen(s.host, s.last_seen);
+    }
+  } catch (e) {
+    console.warn('series list failed', e);
   }
-  return ys;
+  refreshHostPicker();
+}
+
+async function loadStatus() {
+  const out = $('server');
+  try {
+    const s = await getJson('/api/v1/status');
+    const n = (x) => (Number.isFinite(x) ? x : 0);
+    out.textContent = `store: ${fmt(n(s.series))} series · ${fmt(n(s.series_dropped))} over the cap · ${fmt(n(s.values))} values`;
+    out.dataset.series = String(n(s.series));
+    out.dataset.seriesDropped = String(n(s.series_dropped));
+    out.dataset.values = String(n(s.values));
+    out.classList.toggle('bad', n(s.series_dropped) > 0 || n(s.store_errors) > 0);
+    return s;
+  } catch (e) {
+    out.textContent = 'store: unavailable';
+    return null;
+  }
+}
+
+// ---- drawing ----
+
+// Points with no neighbour on either side would be invisible as lines: draw them as dots.
+function isolatedPoints(u, si) {
+  const ys = u.data[si];
+  const out = [];
+  for (let i = 0; i < ys.length; i++) {
+    if (ys[i] != null && (i === 0 || ys[i - 1] == null) && (i === ys.length - 1 || ys[i + 1] == null)) out.push(i);
+  }
+  return out.length ? out : null;
 }
 
 function chartWidth(card) {
   return Math.max(200, card.clientWidth - 18);
+}
+
+function kindLabel(row) {
+  return row.kind === 'counter' ? 'counter /s' : 'gauge';
+}
+
+function kindTitle(row) {
+  const step = state.range.step;
+  if (row.kind !== 'counter') return `gauge: the last value in each ${duration(step)} step, summed over the hosts shown`;
+  return step === 1
+    ? 'counter: per-second rate (the count in each second)'
+    : `counter: per-second rate (the count in each ${duration(step)} step divided by ${step})`;
 }
 
 function buildPanels() {
@@ -196,12 +351,13 @@ function buildPanels() {
         'data-kind': row.kind,
         'data-points': 0,
         'data-last': 0,
+        'data-total': 0,
         title: `${row.name} (${row.kind}): ${row.description}`,
       });
       const head = el('header');
-      head.append(el('h3', {}, row.name), el('span', { class: 'kind' }, row.kind === 'counter' ? 'counter /s' : 'gauge'));
+      const kind = el('span', { class: 'kind' }, kindLabel(row));
       const last = el('span', { class: 'last' }, '–');
-      head.append(last);
+      head.append(el('h3', {}, row.name), kind, last);
       const box = el('div', { class: 'chart' });
       card.append(head, box);
       grid.append(card);
@@ -212,10 +368,20 @@ function buildPanels() {
         legend: { show: false },
         cursor: { points: { show: false } },
         scales: { x: { time: true } },
-        axes: [{ size: 24, font: '10px system-ui' }, { size: 46, font: '10px system-ui', values: (u, v) => v.map(axisFmt) }],
-        series: [{}, { label: row.name, stroke: color, fill: color + '22', width: 1.5, points: { show: false }, spanGaps: false }],
+        axes: [
+          { size: 24, font: '10px system-ui' },
+          { size: 46, font: '10px system-ui', values: (u, v) => v.map(axisFmt) },
+        ],
+        series: [{}, {
+          label: row.name,
+          stroke: color,
+          fill: color + '22',
+          width: 1.5,
+          spanGaps: false,
+          points: { show: false, filter: isolatedPoints, size: 5, fill: color, stroke: color },
+        }],
       }, [[], []], box);
-      state.charts.set(row.id, { card, plot, row, last });
+      state.charts.set(row.id, { card, plot, row, last, kind, stored: [] });
     }
   }
   let resizeTimer;
@@ -229,11 +395,28 @@ function buildPanels() {
 
 function refreshHostPicker() {
   const select = $('host');
-  const have = new Set([...select.options].map((o) => o.value));
-  for (const host of [...state.hosts.keys()].sort()) {
-    if (!have.has(host)) select.append(el('option', { value: host }, host));
+  if (state.selected && !state.seen.has(state.selected)) noteSeen(state.selected, 0);
+  if (state.hostsChanged) {
+    state.hostsChanged = false;
+    const options = [select.options[0]];
+    for (const host of [...state.seen.keys()].sort()) options.push(el('option', { value: host }, host));
+    select.replaceChildren(...options);
+    select.value = state.selected;
   }
-  $('host-picker').hidden = state.hosts.size < 2;
+  const now = serverNow();
+  for (const o of select.options) {
+    if (!o.value) continue;
+    const stopped = now - (state.seen.get(o.value) ?? 0) > STALE_AFTER;
+    const text = stopped ? `${o.value} (stopped)` : o.value;
+    if (o.textContent !== text) o.textContent = text;
+    if (o.dataset.stopped !== String(stopped)) {
+      o.dataset.stopped = String(stopped);
+      o.classList.toggle('stopped', stopped);
+    }
+  }
+  const sel = select.selectedOptions[0];
+  select.dataset.stopped = sel?.dataset.stopped ?? 'false';
+  $('host-picker').hidden = state.seen.size === 0;
 }
 
 function fillTable(tbody, rows, emptyText, columns) {
@@ -251,41 +434,128 @@ function fillTable(tbody, rows, emptyText, columns) {
   }
 }
 
-function render() {
-  const last = nowSec() - 1; // the last complete second
-  const xs = Array.from({ length: WINDOW }, (_, i) => last - WINDOW + 1 + i);
-  prune(last - KEEP);
-  const hosts = selectedHosts();
-  for (const { card, plot, row, last: lastEl } of state.charts.values()) {
-    const ys = seriesFor(row, xs, hosts);
-    plot.setData([xs, ys]);
-    let points = 0;
-    let lastNonZero = 0;
-    for (const y of ys) if (y) { points++; lastNonZero = y; }
-    card.dataset.points = String(points);
-    card.dataset.last = String(lastNonZero);
-    lastEl.textContent = fmt(ys[ys.length - 1]);
-  }
+// The buckets on screen: step-aligned starts up to the one holding the last complete second.
+function currentWindow() {
+  const { seconds, step } = state.range;
+  const lc = serverNow() - 1;
+  const x0 = Math.floor((lc - seconds + 1) / step) * step;
+  const n = (Math.floor(lc / step) * step - x0) / step + 1;
+  const xs = Array.from({ length: n }, (_, i) => x0 + i * step);
+  // Seconds in each bucket that are over (the last one is partly in the future).
+  const span = (i) => (i === n - 1 ? Math.min(step, lc - xs[i] + 1) : step);
+  const index = (t) => {
+    if (t > lc) return -1;
+    const i = Math.floor((t - x0) / step);
+    return i >= 0 && i < n ? i : -1;
+  };
+  return { lc, x0, step, n, xs, span, index };
+}
 
-  const versions = new Map();
-  for (const h of hosts) {
-    for (const [ver, total] of h.versionTotals) {
-      const v = versions.get(ver) ?? { rate: 0, total: 0 };
-      v.total += total;
-      v.rate += h.versions.get(ver)?.get(last) ?? 0;
-      versions.set(ver, v);
+// Counter: the count per bucket (null: no data), summed over the hosts shown.
+function counterCounts(chart, w) {
+  const ys = new Array(w.n).fill(null);
+  const add = (t, v) => {
+    const i = w.index(t);
+    if (i >= 0) ys[i] = (ys[i] ?? 0) + v;
+  };
+  for (const s of chart.stored) if (included(s.host)) for (const [t, v] of s.points) add(t, v);
+  for (const [host, h] of state.live) {
+    if (!included(host)) continue;
+    const series = h.counters.get(chart.row.id);
+    if (series) for (const [t, v] of series) add(t, v);
+  }
+  return ys;
+}
+
+// Gauge: each host's last value per bucket (live after stored), summed over the hosts shown.
+function gaugeValues(chart, w) {
+  const perHost = new Map();
+  const of = (host) => {
+    let a = perHost.get(host);
+    if (!a) perHost.set(host, (a = new Array(w.n).fill(null)));
+    return a;
+  };
+  for (const s of chart.stored) {
+    if (!included(s.host)) continue;
+    const a = of(s.host);
+    for (const [t, v] of s.points) {
+      const i = w.index(t);
+      if (i >= 0) a[i] = (a[i] ?? 0) + v;
     }
   }
+  for (const [host, h] of state.live) {
+    if (!included(host)) continue;
+    const series = h.gauges.get(chart.row.id);
+    if (!series || !series.size) continue;
+    const a = of(host);
+    for (const [t, v] of series) {
+      const i = w.index(t);
+      if (i >= 0) a[i] = v;
+    }
+  }
+  const ys = new Array(w.n).fill(null);
+  for (const a of perHost.values()) a.forEach((v, i) => { if (v !== null) ys[i] = (ys[i] ?? 0) + v; });
+  return ys;
+}
+
+function renderVersions(w) {
+  const versions = new Map(); // version -> { total, recent }
+  const add = (ver, t, v) => {
+    const i = w.index(t);
+    if (i < 0) return;
+    const e = versions.get(ver) ?? { total: 0, recent: 0 };
+    e.total += v;
+    if (i === w.n - 1) e.recent += v;
+    versions.set(ver, e);
+  };
+  for (const s of state.versions) if (included(s.host)) for (const [t, v] of s.points) add(s.version, t, v);
+  for (const [host, h] of state.live) {
+    if (!included(host)) continue;
+    for (const [ver, series] of h.versions) for (const [t, v] of series) add(ver, t, v);
+  }
+  const span = w.span(w.n - 1);
   fillTable(
     $('protocol-versions').tBodies[0],
-    [...versions].sort((a, b) => Number(b[0]) - Number(a[0])).map(([ver, v]) => [ver, fmt(v.rate), fmt(v.total)]),
-    'no protocol.<version>.used yet', 3,
+    [...versions].sort((a, b) => Number(b[0]) - Number(a[0])).map(([ver, e]) => [ver, fmt(e.recent / span), fmt(e.total)]),
+    'no protocol.<version>.used in this range', 3,
   );
+}
+
+function render() {
+  const w = currentWindow();
+  pruneLive(w.x0);
+  for (const chart of state.charts.values()) {
+    const { card, plot, row, last: lastEl } = chart;
+    let ys;
+    let total = 0;
+    if (row.kind === 'counter') {
+      ys = counterCounts(chart, w);
+      ys = ys.map((c, i) => {
+        if (c === null) return null;
+        total += c;
+        return c / w.span(i);
+      });
+    } else {
+      ys = gaugeValues(chart, w);
+    }
+    plot.setData([w.xs, ys]);
+    let points = 0;
+    let lastIndex = -1;
+    ys.forEach((y, i) => { if (y !== null) { points++; lastIndex = i; } });
+    const lastValue = lastIndex >= 0 ? ys[lastIndex] : null;
+    card.dataset.points = String(points);
+    card.dataset.last = String(lastValue ?? 0);
+    card.dataset.total = String(row.kind === 'counter' ? total : lastValue ?? 0);
+    lastEl.textContent = fmt(lastValue);
+    lastEl.title = lastIndex >= 0 ? `at ${new Date(w.xs[lastIndex] * 1000).toLocaleString()}` : 'no data in this range';
+  }
+  renderVersions(w);
+  refreshHostPicker();
 
   const custom = [...state.custom.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   fillTable(
     $('custom-metrics').tBodies[0],
-    custom.slice(0, MAX_CUSTOM_ROWS).map((c) => [c.name, c.type, String(c.last), String(c.count)]),
+    custom.slice(0, MAX_CUSTOM_ROWS).map((c) => [c.name, c.type, fmt(c.last), String(c.count)]),
     'none yet', 4,
   );
 
@@ -299,6 +569,42 @@ function render() {
   }
 }
 
+// ---- controls ----
+
+function setUrlParam(key, value) {
+  const url = new URL(location.href);
+  if (value) url.searchParams.set(key, value); else url.searchParams.delete(key);
+  history.replaceState(null, '', url);
+}
+
+function showRange() {
+  for (const b of $('range').querySelectorAll('button')) {
+    b.setAttribute('aria-pressed', String(b.dataset.range === state.range.id));
+  }
+  $('step').textContent = `${duration(state.range.step)} steps`;
+  for (const c of state.charts.values()) c.kind.title = kindTitle(c.row);
+}
+
+function setRange(id) {
+  const range = RANGES.find((r) => r.id === id);
+  if (!range || range === state.range) return;
+  state.range = range;
+  for (const c of state.charts.values()) c.stored = [];
+  state.versions = [];
+  setUrlParam('range', range.id === RANGES[0].id ? '' : range.id);
+  showRange();
+  render();
+  loadHistory(Math.max(state.cutoff, serverNow() - STORE_LAG), { announce: true });
+}
+
+function setHost(host) {
+  if (host === state.selected) return;
+  state.selected = host;
+  setUrlParam('host', host);
+  render();
+  loadHistory(Math.max(state.cutoff, serverNow() - STORE_LAG), { announce: true });
+}
+
 function setStatus(status, text) {
   document.body.dataset.status = status;
   $('status').textContent = text;
@@ -307,7 +613,18 @@ function setStatus(status, text) {
 function connect() {
   const ws = new WebSocket(`ws://${location.host}/ws`);
   ws.binaryType = 'arraybuffer';
-  ws.onopen = () => setStatus('live', 'live');
+  let opened = false;
+  ws.onopen = () => {
+    opened = true;
+    setStatus('live', 'live');
+    if (state.reconnecting) {
+      // What arrived while disconnected is in the store: live data starts again from now.
+      state.reconnecting = false;
+      state.live.clear();
+      state.cutoff = serverNow();
+      loadHistory(state.cutoff);
+    }
+  };
   ws.onmessage = (ev) => {
     if (typeof ev.data === 'string') {
       try {
@@ -325,6 +642,7 @@ function connect() {
     }
   };
   ws.onclose = () => {
+    if (opened) state.reconnecting = true;
     setStatus('closed', 'disconnected: retrying…');
     setTimeout(connect, 2000);
   };
@@ -336,11 +654,26 @@ async function main() {
     state.catalog = catalog();
     for (const row of state.catalog) state.byKey.set(`${row.name}|${row.kind}`, row);
     buildPanels();
-    $('host').addEventListener('change', (e) => { state.selected = e.target.value; render(); });
-    render();
-    setInterval(render, 1000);
+    showRange();
+    for (const b of $('range').querySelectorAll('button')) b.addEventListener('click', () => setRange(b.dataset.range));
+    $('host').addEventListener('change', (e) => setHost(e.target.value));
+    const status = await loadStatus();
+    if (Number.isFinite(status?.now)) {
+      const offset = status.now - Date.now() / 1000;
+      // Same machine: the difference is the rounding of `now`; otherwise follow the server.
+      state.offset = Math.abs(offset) < 2 ? 0 : Math.round(offset);
+    }
+    state.cutoff = serverNow();
     setStatus('connecting', 'connecting…');
     connect();
+    refreshHostPicker();
+    render();
+    setInterval(render, 1000);
+    setInterval(rebase, REBASE_EVERY);
+    setInterval(loadSeries, SERIES_EVERY);
+    setInterval(loadStatus, STATUS_EVERY);
+    loadSeries();
+    loadHistory(state.cutoff, { announce: true });
   } catch (e) {
     setStatus('failed', `failed to start: ${e}`);
     throw e;

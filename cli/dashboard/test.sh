@@ -27,8 +27,8 @@ cargo build -p realm-metrics-cli
 target="${CARGO_TARGET_DIR:-$root/target}"
 export REALM_METRICS_BIN="$target/debug/realm-metrics"
 
-log "node --test cli/dashboard/test/dashboard.test.mjs"
-node --test --test-concurrency=1 "$here/test/dashboard.test.mjs"
+log "node --test cli/dashboard/test/*.test.mjs"
+node --test --test-concurrency=1 "$here"/test/*.test.mjs
 
 log "cargo test: dashboard (flood included) and tail"
 cargo test -p realm-metrics-cli --test dashboard --test tail -- --include-ignored --test-threads=1 --nocapture
