@@ -2,7 +2,9 @@
 // playwright-core): live demo data under the catalog's names, malformed lines with the decoder's
 // messages, markup in metric names shown as text, and the WebSocket's origin check.
 // Saves a screenshot to artifacts/dashboard.png (and docs/dashboard.png when it is missing or
-// REALM_METRICS_UPDATE_SCREENSHOT=1).
+// REALM_METRICS_UPDATE_SCREENSHOT=1). REALM_METRICS_DASHBOARD_DATA=DIR starts the dashboard on the
+// store in DIR instead of an empty one: for docs/dashboard.png, a store where
+// `realm-metrics dashboard --demo --data DIR` ran for 15 minutes, so the charts show history.
 //
 // Run: bash cli/dashboard/test.sh   (builds what it needs first)
 
@@ -36,7 +38,8 @@ function send(text) {
 }
 
 before(async () => {
-  dash = startDashboard(['--demo']);
+  const data = process.env.REALM_METRICS_DASHBOARD_DATA || undefined;
+  dash = startDashboard(['--demo'], { data });
   addr = await dash.ready;
   profile = mkdtempSync(path.join(tmpdir(), 'realm-metrics-dashboard-chromium-'));
   context = await chromium.launchPersistentContext(profile, {
