@@ -190,7 +190,11 @@ test('the host selector lists every host, narrows to one, marks stopped hosts; n
     let hosts = await options();
     const values = hosts.map((o) => o.value);
     for (const h of ['', 'hist-a', 'hist-b', EVIL, QUOTED]) assert.ok(values.includes(h), `${JSON.stringify(h)} in ${JSON.stringify(values)}`);
-    await page.waitForFunction(() => document.querySelector('#host option[value="hist-b"]')?.dataset.stopped === 'true', null, { timeout: 10_000 });
+    // hist-a is marked live as soon as its datagrams reach the page.
+    await page.waitForFunction(() => {
+      const stopped = (h) => document.querySelector(`#host option[value="${h}"]`)?.dataset.stopped;
+      return stopped('hist-b') === 'true' && stopped('hist-a') === 'false';
+    }, null, { timeout: 10_000 }).catch(() => {});
     hosts = await options();
     const byValue = Object.fromEntries(hosts.map((o) => [o.value, o]));
     assert.deepStrictEqual([byValue['hist-b'].text, byValue['hist-b'].stopped], ['hist-b (stopped)', 'true']);
@@ -226,8 +230,8 @@ test('the host selector lists every host, narrows to one, marks stopped hosts; n
     assert.ok(queries.length && queries.every((u) => u.searchParams.get('host') === EVIL));
     assert.equal(await page.$$eval('img, b', (els) => els.length), 0);
 
-    // The server's own counters.
-    await page.waitForFunction(() => Number(document.querySelector('#server')?.dataset.series) > 0, null, { timeout: 10_000 });
+    // The server's own counters (refreshed every 5 s; values counts since the restart).
+    await page.waitForFunction(() => ['series', 'values'].every((k) => Number(document.querySelector('#server')?.dataset[k]) > 0), null, { timeout: 10_000 });
     const server = await page.$eval('#server', (e) => ({ ...e.dataset, text: e.textContent }));
     assert.equal(server.seriesDropped, '0');
     assert.ok(Number(server.values) > 0, JSON.stringify(server));
