@@ -18,12 +18,18 @@ Usage:
       Exit status: 0 every line decoded, 1 some line malformed, 2 usage error.
   realm-metrics dashboard [--listen 127.0.0.1:8125] [--http 127.0.0.1:8080] [--demo]
                           [--data DIR] [--retention 1s=24h,1m=30d,1h=365d] [--max-disk SIZE]
-                          [--max-series 10000] [--forward HOST:PORT] [--assets DIR]
+                          [--max-series 10000] [--alerts FILE] [--forward HOST:PORT]
+                          [--assets DIR]
       Receive StatsD on UDP, aggregate it per second into an SQLite store under --data
       (default ~/.local/share/realm-metrics), and show history and live data in the browser.
       --demo runs simulated sync workers; --forward repeats every datagram to a statsd daemon;
-      --max-disk evicts the oldest points (e.g. 2G); --assets is the wasm web build (default:
+      --max-disk evicts the oldest points (e.g. 2G); --alerts is a rules file (default: the
+      rules of `realm-metrics alerts defaults`); --assets is the wasm web build (default:
       wasm/pkg/web, made by `bash wasm/build.sh`).
+  realm-metrics alerts defaults
+      Print the default alert rules (TOML), a starting point for --alerts.
+  realm-metrics alerts check FILE
+      Check a rules file: exit 0, or print FILE:LINE:COLUMN: message and exit 2.
   realm-metrics query [--data DIR] (--series | --name N | --metric M) [--host H] [--kind K]
                       [--version V] [--from T] [--to T] [--step S] [--stat S]
       Print what GET /api/v1/query (or /api/v1/series) answers, from the store file (read only;
@@ -55,6 +61,7 @@ fn main() -> ExitCode {
         "dashboard" => dashboard(args),
         "tail" => tail(args),
         "query" => query(args),
+        "alerts" => alerts(args),
         "telegraf-config" => print_ops(realm_metrics_cli::ops::telegraf_config_command(args)),
         "grafana-dashboard" => print_ops(realm_metrics_cli::ops::grafana_dashboard_command(args)),
         "help" | "--help" | "-h" => {
@@ -119,6 +126,43 @@ fn dashboard(args: Vec<String>) -> Result<ExitCode, CliError> {
     let opts = realm_metrics_cli::dashboard::parse(args)?;
     realm_metrics_server::run(opts)?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn alerts(mut args: Vec<String>) -> Result<ExitCode, CliError> {
+    if args.is_empty() {
+        return Err(CliError::Usage("alerts: defaults or check FILE".into()));
+    }
+    match args.remove(0).as_str() {
+        "defaults" => {
+            realm_metrics_cli::args::no_more_args(&args)?;
+            io::stdout()
+                .lock()
+                .write_all(realm_metrics_server::alerts::DEFAULTS.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        "check" => {
+            let [file] = args.as_slice() else {
+                return Err(CliError::Usage("alerts check needs one FILE".into()));
+            };
+            match realm_metrics_server::load_rules(Some(std::path::Path::new(file))) {
+                Ok(r) => {
+                    println!(
+                        "{file}: {} rules, {} notification targets",
+                        r.rules.len(),
+                        r.notify.len()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+        other => Err(CliError::Usage(format!(
+            "alerts: unknown subcommand {other:?} (defaults or check FILE)"
+        ))),
+    }
 }
 
 fn query(args: Vec<String>) -> Result<ExitCode, CliError> {

@@ -248,6 +248,10 @@ async fn api_series(State(site): State<Arc<Site>>) -> Response {
     answer(api(site, |s| s.with_db(query::series)).await)
 }
 
+async fn api_alerts(State(site): State<Arc<Site>>) -> Response {
+    answer(api(site, |s| s.with_db(|c| Ok(store::history::list(c)?))).await)
+}
+
 async fn api_status(State(site): State<Arc<Site>>) -> Response {
     let s = &site.stats;
     let c = s.counts();
@@ -282,6 +286,21 @@ async fn api_status(State(site): State<Arc<Site>>) -> Response {
             "forward_errors": r(&s.forward_errors),
             "forward_loops": r(&s.forward_loops),
             "http_refused": r(&s.http_refused),
+            "alerts": {
+                "rules": r(&s.alerts.rules),
+                "firing": r(&s.alerts.firing),
+                "pending": r(&s.alerts.pending),
+                "evaluated_seconds": r(&s.alerts.evaluated),
+                "seconds_dropped": r(&s.alerts.seconds_dropped),
+                "hosts_dropped": r(&s.alerts.hosts_dropped),
+                "history_errors": r(&s.alerts.history_errors),
+                "notifications_sent": r(&s.alerts.notify.sent),
+                "notify_retries": r(&s.alerts.notify.retries),
+                "notify_failed": r(&s.alerts.notify.failed),
+                "notify_dropped": r(&s.alerts.notify.dropped),
+                "exec_runs": r(&s.alerts.notify.exec_runs),
+                "exec_failed": r(&s.alerts.notify.exec_failed),
+            },
             "retention": { "1s": site.retention[0], "1m": site.retention[1], "1h": site.retention[2] },
         }),
     )
@@ -354,6 +373,7 @@ pub fn app(site: Arc<Site>) -> Router {
         .route("/api/v1/query", get(api_query))
         .route("/api/v1/series", get(api_series))
         .route("/api/v1/status", get(api_status))
+        .route("/api/v1/alerts", get(api_alerts))
         .route("/ws", get(ws))
         .fallback(get(file))
         .layer(CompressionLayer::new())

@@ -20,6 +20,7 @@ use axum::body::Bytes;
 use tokio::sync::broadcast;
 
 use crate::agg::{Aggregator, Counts, SecondBatch, SeriesMeta};
+use crate::alerts::AlertInput;
 use crate::store::Store;
 
 /// Seconds of data queued for the writer before the ingest thread drops one.
@@ -63,6 +64,8 @@ pub struct Stats {
     pub counts: Mutex<Counts>,
     /// The last store error.
     pub last_store_error: Mutex<Option<String>>,
+    /// The alert thread's counters.
+    pub alerts: crate::alerts::AlertStats,
 }
 
 impl Stats {
@@ -167,10 +170,12 @@ impl Ingest {
 
 /// The writer loop: one transaction per second, until the ingest side hangs up. A failed write
 /// keeps its new series for the next one (their points are lost, and counted).
+/// Each second then goes on to the alert thread (`alerts`), written or not.
 pub fn write(
     mut store: Store,
     rx: Receiver<SecondBatch>,
     forgotten: mpsc::Sender<Vec<u32>>,
+    alerts: SyncSender<AlertInput>,
     stats: &Stats,
 ) {
     let mut pending: Vec<SeriesMeta> = Vec::new();
@@ -179,6 +184,7 @@ pub fn write(
             pending.append(&mut batch.new_series);
             batch.new_series = std::mem::take(&mut pending);
         }
+        let mut gone = Vec::new();
         match store.write_second(&batch) {
             Ok(outcome) => {
                 stats.seconds_written.fetch_add(1, Ordering::Relaxed);
@@ -189,6 +195,7 @@ pub fn write(
                     .points_deleted
                     .fetch_add(outcome.deleted, Ordering::Relaxed);
                 if !outcome.forgotten.is_empty() {
+                    gone.clone_from(&outcome.forgotten);
                     let _ = forgotten.send(outcome.forgotten);
                 }
             }
@@ -198,8 +205,15 @@ pub fn write(
                     .last_store_error
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner) = Some(e.to_string());
-                pending = batch.new_series;
+                pending = batch.new_series.clone();
             }
+        }
+        let input = AlertInput {
+            batch,
+            forgotten: gone,
+        };
+        if alerts.try_send(input).is_err() {
+            stats.alerts.seconds_dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

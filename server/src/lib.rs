@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod agg;
+pub mod alerts;
 pub mod assets;
 mod demo;
 pub mod http;
@@ -67,6 +68,23 @@ pub struct Options {
     pub store: StoreOptions,
     /// The most series kept.
     pub max_series: usize,
+    /// The alert rules file (`None`: the catalog's default rules, see [`alerts::DEFAULTS`]).
+    pub alerts: Option<PathBuf>,
+}
+
+/// Read and check a rules file: errors read `FILE:LINE:COLUMN: message`.
+pub fn load_rules(path: Option<&Path>) -> io::Result<alerts::Rules> {
+    match path {
+        None => alerts::Rules::parse(alerts::DEFAULTS)
+            .map_err(|e| io::Error::other(format!("the default rules: {e}"))),
+        Some(p) => {
+            let text = fs::read_to_string(p)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
+            alerts::Rules::parse(&text).map_err(|e| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("{}:{e}", p.display()))
+            })
+        }
+    }
 }
 
 /// The default data directory: `$XDG_DATA_HOME/realm-metrics`, or
@@ -130,6 +148,7 @@ fn bind_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
 /// current second is written before the process exits.
 pub fn run(opts: Options) -> io::Result<()> {
     let files = assets::load(opts.assets.as_deref())?;
+    let rules = load_rules(opts.alerts.as_deref())?;
     let _lock = lock_data_dir(&opts.data)?;
     let db = opts.data.join(store::FILE_NAME);
     let store = store::Store::open(&db, opts.store)
@@ -137,6 +156,7 @@ pub fn run(opts: Options) -> io::Result<()> {
     let (known, next_id) = store
         .load_series()
         .map_err(|e| io::Error::other(format!("{}: {e}", db.display())))?;
+    let engine = alerts::Engine::new(&rules, known.iter().map(|(m, _)| m.clone()));
     let agg = agg::Aggregator::new(known, next_id, opts.max_series);
 
     let udp = bind_udp(opts.listen)
@@ -171,12 +191,27 @@ pub fn run(opts: Options) -> io::Result<()> {
     let (live, _) = broadcast::channel(ingest::LIVE_QUEUE);
     let (to_writer, from_ingest) = mpsc::sync_channel(ingest::WRITER_QUEUE);
     let (forgotten_tx, forgotten_rx) = mpsc::channel();
+    let (alerts_tx, alerts_rx) = mpsc::sync_channel(ingest::WRITER_QUEUE);
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
         let stats = Arc::clone(&stats);
         thread::Builder::new()
             .name("dashboard-store".into())
-            .spawn(move || ingest::write(store, from_ingest, forgotten_tx, &stats))?
+            .spawn(move || ingest::write(store, from_ingest, forgotten_tx, alerts_tx, &stats))?
+    };
+    stats
+        .alerts
+        .rules
+        .store(rules.rules.len() as u64, Ordering::Relaxed);
+    let (notify_tx, notify_rx) = tokio::sync::mpsc::channel(alerts::notify::QUEUE);
+    let targets = rules.notify.clone();
+    let alert_thread = {
+        let stats = Arc::clone(&stats);
+        let db = db.clone();
+        let out = (!targets.is_empty()).then_some(notify_tx);
+        thread::Builder::new()
+            .name("dashboard-alerts".into())
+            .spawn(move || alerts::run(engine, alerts_rx, &db, out, &stats.alerts))?
     };
     let ingest = ingest::Ingest {
         udp,
@@ -209,6 +244,14 @@ pub fn run(opts: Options) -> io::Result<()> {
         let _guard = runtime.enter();
         let listener = tokio::net::TcpListener::from_std(tcp)?;
         runtime.spawn(http::serve(listener, site));
+        if !targets.is_empty() {
+            runtime.spawn(alerts::notify::deliver(
+                notify_rx,
+                targets,
+                format!("http://{http_addr}/"),
+                Arc::clone(&stats.alerts.notify),
+            ));
+        }
     }
     if opts.demo {
         demo::start(demo::target(listen))?;
@@ -221,6 +264,14 @@ pub fn run(opts: Options) -> io::Result<()> {
     if let Some(f) = opts.forward {
         banner.push_str(&format!("forwarding to: udp://{f}\n"));
     }
+    banner.push_str(&format!(
+        "alerts: {} rules ({}), {} notification targets\n",
+        rules.rules.len(),
+        opts.alerts
+            .as_ref()
+            .map_or("the defaults".to_owned(), |p| p.display().to_string()),
+        rules.notify.len()
+    ));
     if opts.demo {
         banner.push_str(&format!(
             "demo: simulated workers realm.demo-worker-1 and realm.demo-worker-2 sending to udp://{}\n",
@@ -237,6 +288,7 @@ pub fn run(opts: Options) -> io::Result<()> {
     stop.store(true, Ordering::Relaxed);
     let _ = ingest.join();
     let _ = writer.join();
+    let _ = alert_thread.join();
     runtime.shutdown_background();
     let c = stats.counts();
     let _ = writeln!(

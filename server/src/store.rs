@@ -1,7 +1,7 @@
 //! The history store: one SQLite file (`metrics.db` under `--data`), WAL, one transaction per
 //! second of data.
 //!
-//! Schema (version 1, in `PRAGMA user_version`; plain so that operators can read it with
+//! Schema (version 2, in `PRAGMA user_version`; plain so that operators can read it with
 //! `sqlite3`):
 //!
 //! ```sql
@@ -9,6 +9,7 @@
 //! points_1s / points_1m / points_1h(series, ts, value, count, sum, min, max, p50, p90, p99, blob,
 //!                                   PRIMARY KEY (series, ts)) WITHOUT ROWID
 //! meta(key TEXT PRIMARY KEY, value INTEGER)   -- rollup watermarks, eviction cut-offs
+//! alerts(id, rule, host, metric, severity, summary, value, started_at, fired_at, resolved_at)
 //! ```
 //!
 //! Rollups: when a minute (an hour) is complete, its 1 s (1 min) points are merged into one point
@@ -30,7 +31,7 @@ pub const RESOLUTIONS: [i64; 3] = [1, 60, 3600];
 /// Their tables.
 pub const TABLES: [&str; 3] = ["points_1s", "points_1m", "points_1h"];
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 /// The file name under the data directory.
 pub const FILE_NAME: &str = "metrics.db";
 
@@ -97,6 +98,20 @@ const MIGRATIONS: &[&str] = &[
         sum REAL, min REAL, max REAL, p50 REAL, p90 REAL, p99 REAL, blob BLOB,
         PRIMARY KEY (series, ts)) WITHOUT ROWID;
     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+    // 1 -> 2: alert history.
+    "CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        rule TEXT NOT NULL,
+        host TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        value REAL,
+        started_at INTEGER NOT NULL,
+        fired_at INTEGER NOT NULL,
+        resolved_at INTEGER
+    );
+    CREATE INDEX alerts_fired ON alerts (fired_at);",
 ];
 
 /// Set the pragmas every connection needs.
@@ -605,5 +620,93 @@ mod tests {
                 "{sql}: {plan}"
             );
         }
+    }
+}
+
+/// Alert history: the writes of the alert thread (its own connection) and the API's read.
+pub mod history {
+    use rusqlite::{params, Connection};
+    use serde_json::{json, Value};
+
+    use super::StoreError;
+    use crate::alerts::Event;
+
+    /// Alerts listed as recent.
+    pub const RECENT: i64 = 100;
+
+    /// Close alerts a previous run left firing (their state is gone with it).
+    pub fn close_open(conn: &Connection, at: i64) -> Result<usize, StoreError> {
+        Ok(conn.execute(
+            "UPDATE alerts SET resolved_at = ?1 WHERE resolved_at IS NULL",
+            [at],
+        )?)
+    }
+
+    /// Record a firing alert; returns its row id.
+    pub fn fired(conn: &Connection, ev: &Event) -> Result<i64, StoreError> {
+        conn.execute(
+            "INSERT INTO alerts (rule, host, metric, severity, summary, value, started_at, fired_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                ev.name(),
+                ev.host(),
+                ev.metric(),
+                ev.severity(),
+                ev.summary,
+                ev.value,
+                ev.starts_at,
+                ev.at
+            ],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Record that the alert of row `id` resolved.
+    pub fn resolved(conn: &Connection, id: i64, at: i64) -> Result<(), StoreError> {
+        conn.execute(
+            "UPDATE alerts SET resolved_at = ?2 WHERE id = ?1",
+            params![id, at],
+        )?;
+        Ok(())
+    }
+
+    /// Delete alerts resolved before `cutoff`.
+    pub fn prune(conn: &Connection, cutoff: i64) -> Result<usize, StoreError> {
+        Ok(conn.execute(
+            "DELETE FROM alerts WHERE resolved_at IS NOT NULL AND resolved_at < ?1",
+            [cutoff],
+        )?)
+    }
+
+    /// `GET /api/v1/alerts`: `{"firing": [...], "recent": [...]}`, newest first.
+    pub fn list(conn: &Connection) -> Result<Value, StoreError> {
+        let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Value> {
+            Ok(json!({
+                "rule": r.get::<_, String>(0)?,
+                "host": r.get::<_, String>(1)?,
+                "metric": r.get::<_, String>(2)?,
+                "severity": r.get::<_, String>(3)?,
+                "summary": r.get::<_, String>(4)?,
+                "value": r.get::<_, Option<f64>>(5)?.map(crate::query::number),
+                "started_at": r.get::<_, i64>(6)?,
+                "fired_at": r.get::<_, i64>(7)?,
+                "resolved_at": r.get::<_, Option<i64>>(8)?,
+            }))
+        };
+        let cols =
+            "rule, host, metric, severity, summary, value, started_at, fired_at, resolved_at";
+        let firing = conn
+            .prepare_cached(&format!(
+                "SELECT {cols} FROM alerts WHERE resolved_at IS NULL ORDER BY fired_at DESC, id DESC LIMIT 1000"
+            ))?
+            .query_map([], row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        let recent = conn
+            .prepare_cached(&format!(
+                "SELECT {cols} FROM alerts ORDER BY fired_at DESC, id DESC LIMIT {RECENT}"
+            ))?
+            .query_map([], row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(json!({ "firing": firing, "recent": recent }))
     }
 }

@@ -53,6 +53,7 @@ pub fn parse(mut a: Vec<String>) -> Result<Options, String> {
     let retention = args::take_opt(&mut a, "--retention")?;
     let max_disk = args::take_opt(&mut a, "--max-disk")?;
     let max_series = args::take_opt(&mut a, "--max-series")?;
+    let alerts = args::take_opt(&mut a, "--alerts")?;
     let demo = args::take_flag(&mut a, "--demo");
     args::no_more_args(&a)?;
     let store = StoreOptions {
@@ -87,6 +88,7 @@ pub fn parse(mut a: Vec<String>) -> Result<Options, String> {
         data: data.map_or_else(realm_metrics_server::default_data_dir, PathBuf::from),
         store,
         max_series,
+        alerts: alerts.map(PathBuf::from),
     })
 }
 
