@@ -10,6 +10,11 @@
 // C (STORE_LAG seconds behind the server's clock, so those seconds are written) and, once every
 // answer is in, drops the live seconds the store now covers.
 //
+// Alerts: the server evaluates the rules; the page reads /api/v1/alerts every ALERTS_EVERY ms,
+// lists firing and recently resolved alerts, counts the firing ones in the header, and marks on
+// each chart when an alert on its metric fired (a line at fired_at, shading until resolved_at),
+// drawn by a uPlot draw hook. Summaries and host names come from the wire: text only.
+//
 // URL parameters: range (15m 1h 6h 24h 7d 30d), host, stale (seconds without data after which a
 // host is marked stopped; default 30).
 import init, { decode, catalog } from '/wasm/realm_metrics_wasm.js';
@@ -34,6 +39,11 @@ const STORE_LAG = 5; // seconds the store may be behind the wire
 const REBASE_EVERY = 30_000;
 const SERIES_EVERY = 10_000;
 const STATUS_EVERY = 5_000;
+const ALERTS_EVERY = 2_000;
+const MAX_ALERT_ROWS = 200; // firing rows drawn (the server lists up to 1000)
+// Severity labels are free text; these get their own colour, anything else is 'info'.
+const SEVERITY_COLORS = { critical: '#c0392b', warning: '#d68910', info: '#2f6fd1' };
+const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 };
 
 const $ = (id) => document.getElementById(id);
 
@@ -99,6 +109,8 @@ const state = {
   customOverflow: 0,
   malformed: [], // newest first
   malformedDirty: false,
+  alerts: { firing: [], resolved: [], all: [], key: '' }, // from /api/v1/alerts
+  alertsBusy: false,
 };
 
 const serverNow = () => Math.floor(Date.now() / 1000 + state.offset);
@@ -287,16 +299,240 @@ async function loadStatus() {
   try {
     const s = await getJson('/api/v1/status');
     const n = (x) => (Number.isFinite(x) ? x : 0);
-    out.textContent = `store: ${fmt(n(s.series))} series · ${fmt(n(s.series_dropped))} over the cap · ${fmt(n(s.values))} values`;
+    let text = `store: ${fmt(n(s.series))} series · ${fmt(n(s.series_dropped))} over the cap · ${fmt(n(s.values))} values`;
     out.dataset.series = String(n(s.series));
     out.dataset.seriesDropped = String(n(s.series_dropped));
     out.dataset.values = String(n(s.values));
-    out.classList.toggle('bad', n(s.series_dropped) > 0 || n(s.store_errors) > 0);
+    // Alert deliveries that gave up (after their retries), were dropped (queue full) or whose
+    // command failed: shown only when there are any.
+    const a = s.alerts && typeof s.alerts === 'object' ? s.alerts : {};
+    const lost = [
+      [n(a.notify_failed), 'failed'],
+      [n(a.notify_dropped), 'dropped'],
+      [n(a.exec_failed), 'commands failed'],
+    ].filter(([v]) => v > 0);
+    if (lost.length) text += ` · notifications: ${lost.map(([v, what]) => `${fmt(v)} ${what}`).join(', ')}`;
+    out.textContent = text;
+    out.dataset.notifyFailed = String(n(a.notify_failed));
+    out.dataset.notifyDropped = String(n(a.notify_dropped));
+    out.dataset.execFailed = String(n(a.exec_failed));
+    out.classList.toggle('bad', n(s.series_dropped) > 0 || n(s.store_errors) > 0 || lost.length > 0);
+    const note = $('alerts-note');
+    note.textContent = `${fmt(n(a.rules))} rules · ${fmt(n(a.pending))} pending · ${fmt(n(a.notifications_sent))} notifications sent`
+      + (n(a.notify_retries) > 0 ? ` · ${fmt(n(a.notify_retries))} retries` : '');
+    note.dataset.rules = String(n(a.rules));
+    note.dataset.pending = String(n(a.pending));
     return s;
   } catch (e) {
     out.textContent = 'store: unavailable';
     return null;
   }
+}
+
+// ---- alerts ----
+
+function parseAlert(a) {
+  if (!a || typeof a !== 'object' || !Number.isFinite(a.fired_at)) return null;
+  const str = (v) => (typeof v === 'string' ? v : '');
+  const num = (v) => (Number.isFinite(v) ? v : null);
+  const severity = str(a.severity) || 'warning';
+  return {
+    rule: str(a.rule),
+    host: str(a.host),
+    metric: str(a.metric),
+    severity,
+    sev: Object.hasOwn(SEVERITY_COLORS, severity) ? severity : 'info',
+    summary: str(a.summary),
+    value: num(a.value),
+    started: num(a.started_at) ?? a.fired_at,
+    fired: a.fired_at,
+    resolved: num(a.resolved_at),
+  };
+}
+
+const alertKey = (a) => `${a.rule}\0${a.host}\0${a.metric}\0${a.started}\0${a.fired}`;
+const absTime = (t) => new Date(t * 1000).toLocaleString();
+
+function ago(t) {
+  const d = Math.max(0, serverNow() - t);
+  if (d < 60) return `${d} s ago`;
+  if (d < 3600) return `${Math.floor(d / 60)} min ago`;
+  if (d < 86_400) return `${Math.floor(d / 3600)} h ago`;
+  return `${Math.floor(d / 86_400)} d ago`;
+}
+
+function lasted(d) {
+  d = Math.max(0, d);
+  if (d < 60) return `${d} s`;
+  if (d < 3600) return `${Math.floor(d / 60)} min ${d % 60} s`;
+  return `${Math.floor(d / 3600)} h ${Math.floor((d % 3600) / 60)} min`;
+}
+
+// A relative time cell ("2 min ago"), the absolute time on hover; refreshed by refreshAgo().
+function timeCell(t, title) {
+  const td = el('td', { class: 'ago', 'data-t': t, title: title ?? absTime(t) }, ago(t));
+  return td;
+}
+
+function refreshAgo() {
+  for (const td of $('alerts-panel').querySelectorAll('td.ago')) {
+    const text = ago(Number(td.dataset.t));
+    if (td.textContent !== text) td.textContent = text;
+  }
+}
+
+function alertRow(a) {
+  const tr = el('tr', {
+    class: `alert sev-${a.sev}`,
+    'data-alert-rule': a.rule,
+    'data-alert-host': a.host,
+    'data-alert-metric': a.metric,
+    'data-alert-severity': a.severity,
+    'data-alert-status': a.resolved === null ? 'firing' : 'resolved',
+    'data-fired-at': a.fired,
+  });
+  if (a.resolved !== null) tr.dataset.resolvedAt = String(a.resolved);
+  const sev = el('td', { class: 'severity' });
+  sev.append(el('span', { class: 'sev' }, a.severity));
+  const summary = el('td', { class: 'summary' }, a.summary);
+  summary.title = `${a.metric === '*' ? 'any metric' : a.metric}${a.value === null ? '' : ` · value ${fmt(a.value)}`}`;
+  tr.append(sev, el('td', { class: 'rule' }, a.rule), el('td', { class: 'host', title: a.host }, a.host || '–'), summary);
+  return tr;
+}
+
+function renderAlerts() {
+  const { firing, resolved } = state.alerts;
+  const body = $('alerts-firing').tBodies[0];
+  const rows = firing.slice(0, MAX_ALERT_ROWS).map((a) => {
+    const tr = alertRow(a);
+    const pendingFor = a.fired - a.started;
+    tr.append(timeCell(a.fired, `fired ${absTime(a.fired)}${pendingFor > 0 ? ` (pending from ${absTime(a.started)})` : ''}`));
+    return tr;
+  });
+  if (firing.length > MAX_ALERT_ROWS) {
+    const tr = el('tr', { class: 'empty' });
+    tr.append(el('td', { colspan: 5 }, `… and ${firing.length - MAX_ALERT_ROWS} more (GET /api/v1/alerts)`));
+    rows.push(tr);
+  }
+  if (!rows.length) {
+    const tr = el('tr', { class: 'empty' });
+    tr.append(el('td', { colspan: 5 }, 'no alert is firing'));
+    rows.push(tr);
+  }
+  body.replaceChildren(...rows);
+
+  const done = $('alerts-resolved').tBodies[0];
+  const past = resolved.map((a) => {
+    const tr = alertRow(a);
+    tr.append(timeCell(a.fired), timeCell(a.resolved, `${absTime(a.resolved)} (after ${lasted(a.resolved - a.fired)})`));
+    return tr;
+  });
+  if (!past.length) {
+    const tr = el('tr', { class: 'empty' });
+    tr.append(el('td', { colspan: 6 }, 'none resolved recently'));
+    past.push(tr);
+  }
+  done.replaceChildren(...past);
+
+  const count = String(firing.length);
+  const worst = firing.reduce((w, a) => (SEVERITY_RANK[a.sev] < SEVERITY_RANK[w] ? a.sev : w), 'info');
+  for (const e of [$('alerts-badge'), $('alerts-panel')]) {
+    e.dataset.firing = count;
+    if (firing.length) e.dataset.severity = worst; else e.removeAttribute('data-severity');
+  }
+  $('alerts-badge').textContent = firing.length ? `${firing.length} firing` : 'no alerts';
+  $('alerts-badge').title = firing.length
+    ? firing.slice(0, 20).map((a) => `${a.severity} ${a.rule} ${a.host}`).join('\n')
+    : 'no alert is firing';
+}
+
+async function loadAlerts() {
+  if (state.alertsBusy) return;
+  state.alertsBusy = true;
+  try {
+    const answer = await getJson('/api/v1/alerts');
+    const list = (x) => (Array.isArray(x) ? x.map(parseAlert).filter(Boolean) : []);
+    const firing = list(answer?.firing).filter((a) => a.resolved === null);
+    const recent = list(answer?.recent);
+    firing.sort((a, b) => SEVERITY_RANK[a.sev] - SEVERITY_RANK[b.sev] || b.fired - a.fired);
+    // `recent` is the last 100 by fired_at, firing ones included: the union marks the charts.
+    const all = new Map();
+    for (const a of [...firing, ...recent]) if (!all.has(alertKey(a))) all.set(alertKey(a), a);
+    const resolved = recent.filter((a) => a.resolved !== null);
+    const key = JSON.stringify([firing, resolved]);
+    if (key !== state.alerts.key) {
+      state.alerts = { firing, resolved, all: [...all.values()], key };
+      renderAlerts();
+    } else {
+      refreshAgo();
+    }
+    document.body.dataset.alerts = 'loaded';
+    $('alerts-panel').removeAttribute('data-error');
+  } catch (e) {
+    document.body.dataset.alerts = 'failed';
+    state.alerts.key = ''; // the next answer redraws the panel and the badge
+    $('alerts-panel').dataset.error = String(e?.message ?? e);
+    $('alerts-badge').textContent = 'alerts: unavailable';
+    console.warn('alerts failed', e);
+  } finally {
+    state.alertsBusy = false;
+  }
+}
+
+// The alerts to mark on a chart in window `w`: on its metric, for the hosts shown. An alert on
+// any metric (metric "*", the absent rule: the host sent nothing) marks every chart only while
+// its host is selected; with all hosts shown it would mark all 18 charts for one host, so it is
+// only in the alerts panel then. Positions snap to the step, as the points do. Only alerts the
+// server still lists are known (firing, and the last 100 that fired).
+function alertMarks(chart, w) {
+  const marks = [];
+  const xEnd = w.xs[w.n - 1];
+  const snap = (t) => Math.floor(Math.min(t, w.lc) / w.step) * w.step;
+  for (const a of state.alerts.all) {
+    if (a.metric === '*' ? !state.selected || a.host !== state.selected : a.metric !== chart.row.name || !included(a.host)) continue;
+    const from = snap(a.fired);
+    const to = a.resolved === null ? xEnd : Math.max(from, snap(a.resolved));
+    if (to < w.x0 || from > xEnd) continue;
+    marks.push({ from: Math.max(from, w.x0), to, line: from >= w.x0, alert: a });
+  }
+  // Critical drawn last, on top.
+  marks.sort((p, q) => SEVERITY_RANK[q.alert.sev] - SEVERITY_RANK[p.alert.sev]);
+  return marks;
+}
+
+// uPlot draw hook: shading from fired to resolved (or the right edge while firing) and a line
+// with a flag at fired_at, in the severity's colour, clipped to the plotting area.
+function drawAlertMarks(u, marks) {
+  if (!marks.length) return;
+  const { ctx } = u;
+  const { left, top, width, height } = u.bbox;
+  const px = window.devicePixelRatio || 1;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(left, top, width, height);
+  ctx.clip();
+  for (const m of marks) {
+    const color = SEVERITY_COLORS[m.alert.sev];
+    const x0 = u.valToPos(m.from, 'x', true);
+    const x1 = u.valToPos(m.to, 'x', true);
+    ctx.fillStyle = color + (m.alert.resolved === null ? '26' : '18');
+    ctx.fillRect(x0, top, Math.max(x1 - x0, 0), height);
+    if (!m.line) continue;
+    ctx.strokeStyle = color;
+    ctx.lineWidth = Math.max(1, Math.round(1.5 * px));
+    ctx.beginPath();
+    ctx.moveTo(Math.round(x0), top);
+    ctx.lineTo(Math.round(x0), top + height);
+    ctx.stroke();
+    ctx.fillStyle = color;
+    ctx.beginPath();
+    ctx.moveTo(x0, top);
+    ctx.lineTo(x0 + 6 * px, top);
+    ctx.lineTo(x0, top + 6 * px);
+    ctx.closePath();
+    ctx.fill();
+  }
+  ctx.restore();
 }
 
 // ---- drawing ----
@@ -361,8 +597,12 @@ function buildPanels() {
       const box = el('div', { class: 'chart' });
       card.append(head, box);
       grid.append(card);
+      const alertsMark = el('span', { class: 'alerts-mark', hidden: '' });
+      head.insertBefore(alertsMark, last);
+      card.dataset.alerts = '0';
+      const chart = { card, plot: null, row, last, kind, alertsMark, stored: [], marks: [] };
       const color = row.kind === 'counter' ? '#6c3ee8' : '#0e9f8e';
-      const plot = new uPlot({
+      chart.plot = new uPlot({
         width: chartWidth(card),
         height: CHART_HEIGHT,
         legend: { show: false },
@@ -380,8 +620,9 @@ function buildPanels() {
           spanGaps: false,
           points: { show: false, filter: isolatedPoints, size: 5, fill: color, stroke: color },
         }],
+        hooks: { draw: [(u) => drawAlertMarks(u, chart.marks)] },
       }, [[], []], box);
-      state.charts.set(row.id, { card, plot, row, last, kind, stored: [] });
+      state.charts.set(row.id, chart);
     }
   }
   let resizeTimer;
@@ -521,6 +762,25 @@ function renderVersions(w) {
   );
 }
 
+// The alerts marked on a chart: kept for the draw hook (setData redraws), counted on the card
+// (data-alerts: lines at fired_at in the range) and listed on hover over the header's mark.
+function showMarks(chart, w) {
+  chart.marks = alertMarks(chart, w);
+  const lines = chart.marks.filter((m) => m.line).sort((p, q) => q.alert.fired - p.alert.fired);
+  const shown = lines.map((m) => `${alertKey(m.alert)}\0${m.alert.resolved}`).join('\n');
+  if (chart.marksShown === shown) return;
+  chart.marksShown = shown;
+  chart.card.dataset.alerts = String(lines.length);
+  const mark = chart.alertsMark;
+  mark.hidden = lines.length === 0;
+  if (!lines.length) return;
+  const worst = lines.reduce((s, m) => (SEVERITY_RANK[m.alert.sev] < SEVERITY_RANK[s] ? m.alert.sev : s), 'info');
+  mark.dataset.severity = worst;
+  mark.textContent = `▲ ${lines.length}`;
+  mark.title = lines.slice(0, 10).map(({ alert: a }) => `${a.severity} ${a.rule} ${a.host}: fired ${absTime(a.fired)}`
+    + (a.resolved === null ? ', firing' : `, resolved ${absTime(a.resolved)}`)).join('\n');
+}
+
 function render() {
   const w = currentWindow();
   pruneLive(w.x0);
@@ -538,6 +798,7 @@ function render() {
     } else {
       ys = gaugeValues(chart, w);
     }
+    showMarks(chart, w);
     plot.setData([w.xs, ys]);
     let points = 0;
     let lastIndex = -1;
@@ -672,6 +933,8 @@ async function main() {
     setInterval(rebase, REBASE_EVERY);
     setInterval(loadSeries, SERIES_EVERY);
     setInterval(loadStatus, STATUS_EVERY);
+    setInterval(loadAlerts, ALERTS_EVERY);
+    loadAlerts();
     loadSeries();
     loadHistory(state.cutoff, { announce: true });
   } catch (e) {
