@@ -194,7 +194,9 @@ settle() { # port gap command...
 }
 
 # ---------------------------------------------------------------------------------------------
-log "start the dashboard and Etsy statsd $statsd_version on free loopback ports"
+# Other work on the machine takes cores from the daemons and the blaster: shown with the results.
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+log "start the dashboard and Etsy statsd $statsd_version on free loopback ports (load average $load_before)"
 start_dashboard dash "$tmp/data-ladder"
 for attempt in 1 2 3; do
   start_statsd && break
@@ -272,6 +274,7 @@ while IFS=$'\t' read -r server rate rep sent recv drops from to kept; do
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$rate" "$rep" "$sent" "$recv" "$drops" "$stored" "$kept"
 done <"$results" >"$checked"
 dash_status=$(dash_get "$dash_http" /api/v1/status)
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 stop_pid "$statsd_pid" statsd
 stop_pid "$dash_pid" dashboard
 
@@ -313,6 +316,7 @@ stop_pid "$mem_pid" dashboard
 echo
 echo "== ingest: $(nproc) cores, ${blast_s} s per run, $repeat runs per rate, 100 series, 1432-byte datagrams ($per_datagram lines each)"
 echo "   socket receive buffers: $rcvbufs"
+echo "   load average before $load_before, after the ladder $load_after (other work on the machine skews the figures)"
 echo "   dashboard: realm-metrics $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?') (release); Etsy statsd $statsd_version on node $(node --version)"
 awk -F'\t' '
   { key = $2; if (!(key in seen)) { seen[key] = 1; order[++n] = key }; s[$1, key] += $4; r[$1, key] += $5; d[$1, key] += $6
