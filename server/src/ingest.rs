@@ -112,13 +112,13 @@ impl Ingest {
         let mut second = now_s();
         loop {
             let stopping = self.stop.load(Ordering::Relaxed);
-            if !stopping {
-                if let Ok(n) = self.udp.recv(&mut buf) {
-                    if let Some(d) = buf.get(..n) {
-                        self.handle(d, forward_is_self);
-                    }
-                }
-            }
+            let received = if stopping {
+                None
+            } else {
+                self.udp.recv(&mut buf).ok()
+            };
+            // The clock is read after the datagram arrived and before it is counted: a datagram
+            // received just after a second boundary belongs to the new second.
             let now = now_s();
             if now > second || stopping {
                 let batch = self.agg.take_second(second);
@@ -137,6 +137,9 @@ impl Ingest {
                 if stopping {
                     return;
                 }
+            }
+            if let Some(d) = received.and_then(|n| buf.get(..n)) {
+                self.handle(d, forward_is_self);
             }
         }
     }
