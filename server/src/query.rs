@@ -17,7 +17,7 @@
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
-use crate::agg::{Point, SeriesKind};
+use crate::agg::{Point, SeriesKind, SeriesMeta};
 use crate::store::{self, StoreError, StoredPoint, RESOLUTIONS, TABLES};
 use realm_metrics::Metric;
 
@@ -386,29 +386,24 @@ pub fn number(v: f64) -> Value {
 
 /// A series row as listed.
 struct SeriesRow {
-    id: u32,
-    name: String,
-    tags: String,
-    kind: SeriesKind,
-    host: Option<String>,
-    metric: Option<String>,
-    version: Option<i64>,
+    meta: SeriesMeta,
     first_seen: i64,
     last_seen: i64,
 }
 
 impl SeriesRow {
     fn json(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("name".into(), self.name.clone().into());
-        m.insert("tags".into(), self.tags.clone().into());
-        m.insert("kind".into(), self.kind.as_str().into());
-        m.insert("host".into(), self.host.clone().into());
-        m.insert("metric".into(), self.metric.clone().into());
-        m.insert("version".into(), self.version.into());
-        m.insert("first_seen".into(), self.first_seen.into());
-        m.insert("last_seen".into(), self.last_seen.into());
-        m
+        let m = &self.meta;
+        let mut o = Map::new();
+        o.insert("name".into(), m.name.clone().into());
+        o.insert("tags".into(), m.tags.clone().into());
+        o.insert("kind".into(), m.kind.as_str().into());
+        o.insert("host".into(), m.host.clone().into());
+        o.insert("metric".into(), m.metric.clone().into());
+        o.insert("version".into(), m.version.into());
+        o.insert("first_seen".into(), self.first_seen.into());
+        o.insert("last_seen".into(), self.last_seen.into());
+        o
     }
 }
 
@@ -440,15 +435,8 @@ fn select_series(conn: &Connection, q: Option<&Query>) -> Result<Vec<SeriesRow>,
             limit as i64
         ],
         |r| {
-            let kind: String = r.get(3)?;
             Ok(SeriesRow {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                tags: r.get(2)?,
-                kind: SeriesKind::parse(&kind).unwrap_or(SeriesKind::Counter),
-                host: r.get(4)?,
-                metric: r.get(5)?,
-                version: r.get(6)?,
+                meta: store::series_meta(r)?,
                 first_seen: r.get(7)?,
                 last_seen: r.get(8)?,
             })
@@ -462,13 +450,6 @@ fn select_series(conn: &Connection, q: Option<&Query>) -> Result<Vec<SeriesRow>,
 pub fn series(conn: &Connection) -> Result<Value, QueryError> {
     let rows = select_series(conn, None)?;
     Ok(json!({ "series": rows.iter().map(|r| Value::Object(r.json())).collect::<Vec<_>>() }))
-}
-
-fn watermark(conn: &Connection, key: &str) -> Result<Option<i64>, QueryError> {
-    use rusqlite::OptionalExtension;
-    Ok(conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-        .optional()?)
 }
 
 /// The resolution (index into [`RESOLUTIONS`]) and step for a query: the finest resolution
@@ -504,7 +485,7 @@ pub fn run(conn: &Connection, q: &Query, now: i64) -> Result<Value, QueryError> 
         .iter()
         .enumerate()
     {
-        if let Some(v) = watermark(conn, key)? {
+        if let Some(v) = store::get_meta(conn, key)? {
             retention[i] = v;
         }
     }
@@ -538,8 +519,8 @@ pub fn run(conn: &Connection, q: &Query, now: i64) -> Result<Value, QueryError> 
     let to = q.to;
     let rolled = [
         None,
-        watermark(conn, "rolled_1m")?,
-        watermark(conn, "rolled_1h")?,
+        store::get_meta(conn, "rolled_1m")?,
+        store::get_meta(conn, "rolled_1h")?,
     ];
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -555,7 +536,7 @@ pub fn run(conn: &Connection, q: &Query, now: i64) -> Result<Value, QueryError> 
                 points.extend(store::read_points(
                     conn,
                     TABLES[l],
-                    Some(row.id),
+                    Some(row.meta.id),
                     start,
                     end,
                 )?);
@@ -571,9 +552,9 @@ pub fn run(conn: &Connection, q: &Query, now: i64) -> Result<Value, QueryError> 
             let merged = if run.len() == 1 {
                 first.point.clone()
             } else {
-                store::merge(row.kind, run.iter().map(|p| &p.point))
+                store::merge(row.meta.kind, run.iter().map(|p| &p.point))
             };
-            if let Some(v) = q.stat.of(row.kind, &merged).filter(|v| v.is_finite()) {
+            if let Some(v) = q.stat.of(row.meta.kind, &merged).filter(|v| v.is_finite()) {
                 series_points.push(json!([bucket, number(v)]));
             }
         }

@@ -201,12 +201,12 @@ impl Store {
             },
         };
         for (i, key) in ["rolled_1m", "rolled_1h"].iter().enumerate() {
-            if let Some(v) = store.meta(key)? {
+            if let Some(v) = get_meta(&store.conn, key)? {
                 store.marks.rolled[i] = v;
             }
         }
         for (i, key) in ["newest_1s", "newest_1m", "newest_1h"].iter().enumerate() {
-            if let Some(v) = store.meta(key)? {
+            if let Some(v) = get_meta(&store.conn, key)? {
                 store.marks.newest[i] = v;
             }
         }
@@ -228,13 +228,6 @@ impl Store {
         Ok(store)
     }
 
-    fn meta(&self, key: &str) -> Result<Option<i64>, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?)
-    }
-
     /// The series in the store, each with a gauge's last value, and the next free id.
     pub fn load_series(&self) -> Result<(Vec<Known>, u32), StoreError> {
         let mut stmt = self.conn.prepare(
@@ -245,21 +238,7 @@ impl Store {
                  (SELECT value FROM points_1h p WHERE p.series = s.id ORDER BY ts DESC LIMIT 1)) END
              FROM series s ORDER BY id",
         )?;
-        let rows = stmt.query_map([], |r| {
-            let kind: String = r.get(3)?;
-            Ok((
-                SeriesMeta {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    tags: r.get(2)?,
-                    kind: SeriesKind::parse(&kind).unwrap_or(SeriesKind::Counter),
-                    host: r.get(4)?,
-                    metric: r.get(5)?,
-                    version: r.get::<_, Option<i64>>(6)?.map(|v| v as u64),
-                },
-                r.get::<_, Option<f64>>(7)?,
-            ))
-        })?;
+        let rows = stmt.query_map([], |r| Ok((series_meta(r)?, r.get::<_, Option<f64>>(7)?)))?;
         let known = rows.collect::<Result<Vec<_>, _>>()?;
         let next = known.iter().map(|(m, _)| m.id + 1).max().unwrap_or(1);
         Ok((known, next))
@@ -427,8 +406,23 @@ impl Marks {
     }
 }
 
-fn get_meta(tx: &Transaction<'_>, key: &str) -> Result<Option<i64>, StoreError> {
-    Ok(tx
+/// A series from the first seven columns of a row: id, name, tags, kind, host, metric, version.
+pub fn series_meta(r: &rusqlite::Row<'_>) -> rusqlite::Result<SeriesMeta> {
+    let kind: String = r.get(3)?;
+    Ok(SeriesMeta {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        tags: r.get(2)?,
+        kind: SeriesKind::parse(&kind).unwrap_or(SeriesKind::Counter),
+        host: r.get(4)?,
+        metric: r.get(5)?,
+        version: r.get::<_, Option<i64>>(6)?.map(|v| v as u64),
+    })
+}
+
+/// A value of the `meta` table (watermarks, retention, cut-offs).
+pub fn get_meta(conn: &Connection, key: &str) -> Result<Option<i64>, StoreError> {
+    Ok(conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
         .optional()?)
 }
