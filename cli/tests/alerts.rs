@@ -13,7 +13,7 @@ use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -45,25 +45,19 @@ impl Drop for TempDir {
     }
 }
 
-/// Stand-in page assets (these tests need no wasm build), written once per process.
-fn assets() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!(
-            "realm-metrics-alerts-assets-{}",
-            std::process::id()
-        ));
-        fs::create_dir_all(&dir).unwrap();
-        for (f, body) in [
-            ("realm_metrics_wasm.js", "export default 1;\n"),
-            ("realm_metrics_wasm_bg.wasm", "\0asm"),
-            ("uPlot.esm.js", "export default 1;\n"),
-            ("uPlot.min.css", "\n"),
-        ] {
-            fs::write(dir.join(f), body).unwrap();
-        }
-        dir
-    })
+/// Stand-in page assets (these tests need no wasm build), one directory per dashboard.
+fn assets() -> TempDir {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = TempDir::new(&format!("assets-{}", N.fetch_add(1, Ordering::Relaxed)));
+    for (f, body) in [
+        ("realm_metrics_wasm.js", "export default 1;\n"),
+        ("realm_metrics_wasm_bg.wasm", "\0asm"),
+        ("uPlot.esm.js", "export default 1;\n"),
+        ("uPlot.min.css", "\n"),
+    ] {
+        dir.write(f, body);
+    }
+    dir
 }
 
 /// A host name no other run uses.
@@ -131,10 +125,12 @@ struct Server {
     http: String,
     udp: String,
     tx: UdpSocket,
+    _assets: TempDir,
 }
 
 impl Server {
     fn start(data: &Path, rules: &Path) -> Server {
+        let assets = assets();
         let mut child = Command::new(BIN)
             .args([
                 "dashboard",
@@ -144,7 +140,7 @@ impl Server {
                 "127.0.0.1:0",
                 "--assets",
             ])
-            .arg(assets())
+            .arg(&assets.0)
             .arg("--data")
             .arg(data)
             .arg("--alerts")
@@ -175,6 +171,7 @@ impl Server {
             http: http.unwrap(),
             udp: udp.unwrap(),
             tx: UdpSocket::bind("127.0.0.1:0").unwrap(),
+            _assets: assets,
         }
     }
 
@@ -1151,6 +1148,7 @@ url = "http://{}/hook"
 #[test]
 fn bad_rules_files_are_reported_with_line_and_column() {
     let dir = TempDir::new("bad");
+    let assets = assets();
     let head = "[[rule]]\nname = \"A\"\n";
     let cases = [
         (
@@ -1207,7 +1205,7 @@ fn bad_rules_files_are_reported_with_line_and_column() {
                 "127.0.0.1:0",
                 "--assets",
             ])
-            .arg(assets())
+            .arg(&assets.0)
             .arg("--data")
             .arg(dir.0.join("data"))
             .arg("--alerts")
