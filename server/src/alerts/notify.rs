@@ -136,7 +136,12 @@ pub fn webhook_body(ev: &Event, alert: Value, page: &str) -> Value {
     })
 }
 
-async fn post_once<C>(client: &Client<C, Full<Bytes>>, url: &str, body: &str) -> Result<(), String>
+async fn post_once<C>(
+    client: &Client<C, Full<Bytes>>,
+    url: &str,
+    body: &str,
+    timeout: Duration,
+) -> Result<(), String>
 where
     C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
 {
@@ -148,7 +153,7 @@ where
         )
         .body(Full::new(Bytes::from(body.to_owned())))
         .map_err(|e| e.to_string())?;
-    let resp = tokio::time::timeout(ATTEMPT_TIMEOUT, client.request(req))
+    let resp = tokio::time::timeout(timeout, client.request(req))
         .await
         .map_err(|_| "timed out".to_owned())?
         .map_err(|e| e.to_string())?;
@@ -170,7 +175,12 @@ async fn post_with_retries<C>(
     let start = Instant::now();
     let mut backoff = FIRST_BACKOFF;
     loop {
-        if post_once(client, url, &body).await.is_ok() {
+        // No attempt runs past the deadline.
+        let left = DEADLINE.saturating_sub(start.elapsed());
+        if post_once(client, url, &body, ATTEMPT_TIMEOUT.min(left))
+            .await
+            .is_ok()
+        {
             stats.sent.fetch_add(1, Ordering::Relaxed);
             return;
         }
@@ -212,11 +222,12 @@ async fn run_command(argv: &[String], ev: &Event, stdin_json: String, stats: &No
         stats.exec_failed.fetch_add(1, Ordering::Relaxed);
         return;
     };
+    // One deadline for writing the input (a command may never read it) and for its exit.
+    let deadline = tokio::time::Instant::now() + EXEC_TIMEOUT;
     if let Some(mut stdin) = child.stdin.take() {
-        // A command that does not read its input must not hold us: the write is bounded too.
-        let _ = tokio::time::timeout(EXEC_TIMEOUT, stdin.write_all(stdin_json.as_bytes())).await;
+        let _ = tokio::time::timeout_at(deadline, stdin.write_all(stdin_json.as_bytes())).await;
     }
-    match tokio::time::timeout(EXEC_TIMEOUT, child.wait()).await {
+    match tokio::time::timeout_at(deadline, child.wait()).await {
         Ok(Ok(status)) if status.success() => {}
         Ok(_) => {
             stats.exec_failed.fetch_add(1, Ordering::Relaxed);
