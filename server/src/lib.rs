@@ -156,7 +156,13 @@ pub fn run(opts: Options) -> io::Result<()> {
     let (known, next_id) = store
         .load_series()
         .map_err(|e| io::Error::other(format!("{}: {e}", db.display())))?;
-    let engine = alerts::Engine::new(&rules, known.iter().map(|(m, _)| m.clone()));
+    let mut engine = alerts::Engine::new(&rules, known.iter().map(|(m, _)| m.clone()));
+    // Hosts seen in the last day: one that stopped while the server was down is reported.
+    engine.seed_last_seen(
+        &store
+            .seen_since(ingest::now_s() - 86_400)
+            .map_err(|e| io::Error::other(format!("{}: {e}", db.display())))?,
+    );
     let agg = agg::Aggregator::new(known, next_id, opts.max_series);
 
     let udp = bind_udp(opts.listen)

@@ -228,6 +228,16 @@ impl Store {
         Ok(store)
     }
 
+    /// The series seen since `since`, with when they were last seen.
+    pub fn seen_since(&self, since: i64) -> Result<Vec<(SeriesMeta, i64)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, name, tags, kind, host, metric, version, last_seen FROM series
+             WHERE last_seen >= ?1",
+        )?;
+        let rows = stmt.query_map([since], |r| Ok((series_meta(r)?, r.get(7)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
     /// The series in the store, each with a gauge's last value, and the next free id.
     pub fn load_series(&self) -> Result<(Vec<Known>, u32), StoreError> {
         let mut stmt = self.conn.prepare(

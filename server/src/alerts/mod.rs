@@ -268,6 +268,31 @@ impl Engine {
         }
     }
 
+    /// Seed `absent` rules with when each series was last seen (from the store at start): a host
+    /// that stopped while the server was down is still reported.
+    pub fn seed_last_seen(&mut self, seen: &[(SeriesMeta, i64)]) {
+        for rs in &mut self.rules {
+            if rs.rule.condition != Condition::Absent {
+                continue;
+            }
+            for (meta, last) in seen {
+                if !matches(&rs.rule, meta) || rs.hosts.len() >= MAX_HOSTS_PER_RULE {
+                    continue;
+                }
+                let h = rs
+                    .hosts
+                    .entry(meta.host.clone().unwrap_or_default())
+                    .or_insert(HostState {
+                        seconds: VecDeque::new(),
+                        last_seen: *last,
+                        gauge: None,
+                        state: State::Inactive,
+                    });
+                h.last_seen = h.last_seen.max(*last);
+            }
+        }
+    }
+
     /// Counts now.
     pub fn counts(&self) -> EngineCounts {
         let mut c = EngineCounts {
@@ -709,6 +734,26 @@ mod tests {
         assert_eq!((ev[0].host(), ev[0].value), ("w2", 5.0));
         let ev = tick(&mut e, &mut a, T + 6, "realm.w2.session.started:1|c");
         assert_eq!((ev[0].host(), ev[0].status), ("w2", Status::Resolved));
+    }
+
+    #[test]
+    fn absent_knows_hosts_from_before_a_restart() {
+        let (mut e, mut a) = engine(
+            "[[rule]]\nname = \"Gone\"\nmetric = \"*\"\ncondition = \"absent\"\nwindow = \"5s\"\n",
+        );
+        let meta = SeriesMeta {
+            id: 1,
+            name: "realm.old.connection.online".into(),
+            tags: String::new(),
+            kind: SeriesKind::Gauge,
+            host: Some("old".into()),
+            metric: Some("connection.online".into()),
+            version: None,
+        };
+        e.seed_last_seen(&[(meta, T - 3)]);
+        assert!(tick(&mut e, &mut a, T, "").is_empty());
+        let ev = tick(&mut e, &mut a, T + 2, "");
+        assert_eq!((ev[0].host(), ev[0].value), ("old", 5.0));
     }
 
     #[test]
