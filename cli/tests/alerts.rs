@@ -7,9 +7,11 @@
 //! Alertmanager must be installed (`bash scripts/setup.sh` installs Debian's
 //! `prometheus-alertmanager`): without it the end-to-end test fails, it does not skip.
 
+mod support;
+
 use std::fs;
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,47 +20,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_realm-metrics");
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let d =
-            std::env::temp_dir().join(format!("realm-metrics-alerts-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.0.join(name);
-        fs::write(&p, text).unwrap();
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Stand-in page assets (these tests need no wasm build), one directory per dashboard.
-fn assets() -> TempDir {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let dir = TempDir::new(&format!("assets-{}", N.fetch_add(1, Ordering::Relaxed)));
-    for (f, body) in [
-        ("realm_metrics_wasm.js", "export default 1;\n"),
-        ("realm_metrics_wasm_bg.wasm", "\0asm"),
-        ("uPlot.esm.js", "export default 1;\n"),
-        ("uPlot.min.css", "\n"),
-    ] {
-        dir.write(f, body);
-    }
-    dir
-}
+use support::{http_get, Dashboard as Server, TempDir, BIN};
 
 /// A host name no other run uses.
 fn unique(tag: &str) -> String {
@@ -67,35 +29,6 @@ fn unique(tag: &str) -> String {
         .unwrap()
         .subsec_nanos();
     format!("{tag}-{:x}{:x}", std::process::id(), nanos)
-}
-
-/// GET `path` from `addr` (with `Host: addr`): (status, body).
-fn http_get(addr: &str, path: &str) -> (u16, String) {
-    let Ok(mut s) = TcpStream::connect(addr) else {
-        return (0, String::new());
-    };
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    if write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .is_err()
-    {
-        return (0, String::new());
-    }
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 /// Poll `f` every 100 ms until it gives a value; panic with `what` and `context()` after
@@ -120,71 +53,12 @@ fn wait_for<T>(
     }
 }
 
-struct Server {
-    child: Child,
-    http: String,
-    udp: String,
-    tx: UdpSocket,
-    _assets: TempDir,
+/// The dashboard with the rules file `rules`.
+fn start_with_rules(data: &Path, rules: &Path) -> Server {
+    Server::start(data, &["--alerts", rules.to_str().unwrap()])
 }
 
 impl Server {
-    fn start(data: &Path, rules: &Path) -> Server {
-        let assets = assets();
-        let mut child = Command::new(BIN)
-            .args([
-                "dashboard",
-                "--listen",
-                "127.0.0.1:0",
-                "--http",
-                "127.0.0.1:0",
-                "--assets",
-            ])
-            .arg(&assets.0)
-            .arg("--data")
-            .arg(data)
-            .arg("--alerts")
-            .arg(rules)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let (mut http, mut udp, mut alerts) = (None, None, false);
-        while http.is_none() || udp.is_none() || !alerts {
-            let mut line = String::new();
-            assert!(
-                out.read_line(&mut line).unwrap() > 0,
-                "dashboard exited early"
-            );
-            let line = line.trim();
-            if let Some(u) = line.strip_prefix("dashboard: http://") {
-                http = Some(u.trim_end_matches('/').to_owned());
-            }
-            if let Some(u) = line.strip_prefix("statsd listener: udp://") {
-                udp = Some(u.to_owned());
-            }
-            alerts |= line.starts_with("alerts: ");
-        }
-        Server {
-            child,
-            http: http.unwrap(),
-            udp: udp.unwrap(),
-            tx: UdpSocket::bind("127.0.0.1:0").unwrap(),
-            _assets: assets,
-        }
-    }
-
-    fn send(&self, text: &str) {
-        self.tx.send_to(text.as_bytes(), &self.udp).unwrap();
-    }
-
-    fn json(&self, path: &str) -> Value {
-        let (status, body) = http_get(&self.http, path);
-        assert_eq!(status, 200, "{path}: {body}");
-        serde_json::from_str(&body).unwrap()
-    }
-
     fn status(&self) -> Value {
         self.json("/api/v1/status")
     }
@@ -209,30 +83,6 @@ impl Server {
             .iter()
             .find(|r| r["rule"] == rule && r["host"] == host)
             .cloned()
-    }
-
-    fn rss_kib(&self) -> u64 {
-        let s = fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        s.lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap()
-    }
-
-    fn stop(mut self) {
-        let ok = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        assert!(self.child.wait().unwrap().success());
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -551,7 +401,7 @@ url = "http://{}"
             am.addr
         ),
     );
-    let server = Server::start(&dir.0.join("data"), &rules);
+    let server = start_with_rules(&dir.0.join("data"), &rules);
     let failing = unique("am-auth");
     let quiet = unique("am-gone");
     let context = || format!("{}{}", hook.dump(), am.dump());
@@ -680,7 +530,7 @@ url = "http://{}/hook"
             hook.addr
         ),
     );
-    let server = Server::start(&dir.0.join("data"), &rules);
+    let server = start_with_rules(&dir.0.join("data"), &rules);
     let host = unique("wh");
     server.send(&auth_failures(&host, 3));
 
@@ -852,7 +702,7 @@ command = ["/bin/sh", {:?}, {:?}]
         assert_eq!(d["metric"], "authentication.failed", "{d}");
     }
 
-    let server = Server::start(&dir.0.join("data"), &rules);
+    let server = start_with_rules(&dir.0.join("data"), &rules);
     let host = unique("exec");
     server.send(&auth_failures(&host, 2));
     server.send(&lines);
@@ -955,7 +805,7 @@ url = "http://127.0.0.1:{port}/hook"
 "#
         ),
     );
-    let server = Server::start(&dir.0.join("data"), &rules);
+    let server = start_with_rules(&dir.0.join("data"), &rules);
     const HOSTS: usize = 2000;
     let prefix = unique("dead");
     // Every host fails once in a second and is quiet the next: HOSTS alerts fire, then resolve,
@@ -1055,7 +905,7 @@ url = "http://{}/hook"
             hook.addr
         ),
     );
-    let server = Server::start(&dir.0.join("data"), &rules);
+    let server = start_with_rules(&dir.0.join("data"), &rules);
     let prefix = unique("slow");
     // 20 alerts: 16 deliveries hang, the rest are dropped.
     let text: String = (0..20)
@@ -1148,7 +998,7 @@ url = "http://{}/hook"
 #[test]
 fn bad_rules_files_are_reported_with_line_and_column() {
     let dir = TempDir::new("bad");
-    let assets = assets();
+    let assets = support::stand_in_assets();
     let head = "[[rule]]\nname = \"A\"\n";
     let cases = [
         (
@@ -1259,7 +1109,7 @@ summary = "{host}: {value} in {window}"
 "#,
     );
     let data = dir.0.join("data");
-    let server = Server::start(&data, &rules);
+    let server = start_with_rules(&data, &rules);
     let host = unique("hist");
     server.send(&auth_failures(&host, 3));
     let firing = wait_for(
@@ -1296,7 +1146,7 @@ summary = "{host}: {value} in {window}"
     assert_eq!(done["fired_at"], firing["fired_at"]);
     server.stop();
 
-    let server = Server::start(&data, &rules);
+    let server = start_with_rules(&data, &rules);
     let again = server
         .alert_row("recent", "AuthenticationFailed", &host)
         .unwrap_or_else(|| panic!("{}", server.alerts()));

@@ -2,135 +2,48 @@
 //! need no wasm build): whitelisted paths only, Host and Origin checks, a clean stop on SIGINT,
 //! and (ignored by default; run by cli/dashboard/test.sh) a flood that must not grow memory.
 
-use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
+use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Dashboard {
-    child: Child,
-    http: String,
-    udp: String,
-    _assets: TempDir,
+use support::{request, status, Dashboard, TempDir, BIN};
+
+/// The dashboard on a store of its own (removed with it).
+struct Dash {
+    d: Dashboard,
+    _data: TempDir,
 }
 
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
+impl std::ops::Deref for Dash {
+    type Target = Dashboard;
+    fn deref(&self) -> &Dashboard {
+        &self.d
     }
 }
 
-fn fake_assets(tag: &str) -> TempDir {
-    let dir = std::env::temp_dir().join(format!("realm-metrics-dash-{tag}-{}", std::process::id()));
-    fs::create_dir_all(dir.join("snippets/x/js")).unwrap();
-    fs::write(dir.join("realm_metrics_wasm.js"), "export default 1;\n").unwrap();
-    fs::write(dir.join("realm_metrics_wasm_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
-    fs::write(
-        dir.join("snippets/x/js/build.js"),
-        "export function f() {}\n",
-    )
-    .unwrap();
-    fs::write(dir.join("uPlot.esm.js"), "export default class uPlot {}\n").unwrap();
-    fs::write(dir.join("uPlot.min.css"), ".uplot{}\n").unwrap();
-    fs::write(dir.join("secret.txt"), "no\n").unwrap();
-    TempDir(dir)
-}
-
-impl Dashboard {
-    fn start(tag: &str) -> Dashboard {
-        Dashboard::start_with(tag, &[])
+impl Dash {
+    fn start(tag: &str) -> Dash {
+        Dash::start_with(tag, &[])
     }
 
-    fn start_with(tag: &str, extra: &[&str]) -> Dashboard {
-        let assets = fake_assets(tag);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_realm-metrics"))
-            .args([
-                "dashboard",
-                "--listen",
-                "127.0.0.1:0",
-                "--http",
-                "127.0.0.1:0",
-                "--assets",
-            ])
-            .arg(&assets.0)
-            .arg("--data")
-            .arg(assets.0.join("data"))
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let (mut http, mut udp) = (None, None);
-        while http.is_none() || udp.is_none() {
-            let mut line = String::new();
-            assert!(
-                out.read_line(&mut line).unwrap() > 0,
-                "dashboard exited early"
-            );
-            if let Some(u) = line.trim().strip_prefix("dashboard: http://") {
-                http = Some(u.trim_end_matches('/').to_owned());
-            }
-            if let Some(u) = line.trim().strip_prefix("statsd listener: udp://") {
-                udp = Some(u.to_owned());
-            }
-        }
-        Dashboard {
-            child,
-            http: http.unwrap(),
-            udp: udp.unwrap(),
-            _assets: assets,
+    fn start_with(tag: &str, extra: &[&str]) -> Dash {
+        let data = TempDir::new(tag);
+        Dash {
+            d: Dashboard::start(data.path(), extra),
+            _data: data,
         }
     }
 
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// SIGINT, then the exit status must be 0.
     fn stop(self) -> String {
-        self.stop_with("-INT")
+        self.d.stop()
     }
 
-    /// Send `signal` (`-INT`, `-TERM`) to our child, then the exit status must be 0.
-    fn stop_with(mut self, signal: &str) -> String {
-        let ok = Command::new("kill")
-            .args([signal, &self.pid().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let status = self.child.wait().unwrap();
-        let mut err = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        assert!(status.success(), "exit {status:?}: {err}");
-        err
+    fn stop_with(self, signal: &str) -> String {
+        self.d.stop_with(signal)
     }
-}
-
-impl Drop for Dashboard {
-    fn drop(&mut self) {
-        // Only reached when a test failed before stop(): never leave our child behind.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn request(addr: &str, raw: &str) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(raw.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn get(d: &Dashboard, path: &str) -> String {
@@ -143,13 +56,6 @@ fn get(d: &Dashboard, path: &str) -> String {
     )
 }
 
-fn status(resp: &str) -> u16 {
-    resp.split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
-}
-
 fn header<'a>(resp: &'a str, name: &str) -> Option<&'a str> {
     resp.split("\r\n\r\n").next()?.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
@@ -159,7 +65,7 @@ fn header<'a>(resp: &'a str, name: &str) -> Option<&'a str> {
 
 #[test]
 fn serves_only_whitelisted_files_and_stops_on_sigint() {
-    let d = Dashboard::start("files");
+    let d = Dash::start("files");
     assert!(d.http.starts_with("127.0.0.1:") && d.udp.starts_with("127.0.0.1:"));
     let r = get(&d, "/");
     assert_eq!(status(&r), 200, "{r}");
@@ -216,10 +122,9 @@ fn serves_only_whitelisted_files_and_stops_on_sigint() {
 
 #[test]
 fn missing_wasm_build_says_to_build_it() {
-    let dir = std::env::temp_dir().join(format!("realm-metrics-dash-none-{}", std::process::id()));
-    fs::create_dir_all(&dir).unwrap();
-    let _guard = TempDir(dir.clone());
-    let out = Command::new(env!("CARGO_BIN_EXE_realm-metrics"))
+    let empty = TempDir::new("no-assets");
+    let dir = empty.path();
+    let out = Command::new(BIN)
         .args([
             "dashboard",
             "--listen",
@@ -228,7 +133,7 @@ fn missing_wasm_build_says_to_build_it() {
             "127.0.0.1:0",
             "--assets",
         ])
-        .arg(&dir)
+        .arg(dir)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -263,7 +168,7 @@ fn ws_connect(http: &str, origin: Option<&str>) -> (u16, TcpStream, Vec<u8>) {
 
 #[test]
 fn websocket_checks_the_origin() {
-    let d = Dashboard::start("origin");
+    let d = Dash::start("origin");
     for origin in [None, Some("http://evil.example"), Some("null")] {
         let (st, _, _) = ws_connect(&d.http, origin);
         assert_eq!(st, 403, "{origin:?}");
@@ -281,7 +186,7 @@ fn forwards_every_datagram_and_stops_on_sigterm() {
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let fwd = daemon.local_addr().unwrap().to_string();
-    let d = Dashboard::start_with("forward", &["--forward", &fwd]);
+    let d = Dash::start_with("forward", &["--forward", &fwd]);
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut buf = [0u8; 2048];
     for msg in ["realm.h.connection.started:1|c", "a:1|c\nb:2|g\nnot statsd"] {
@@ -323,25 +228,16 @@ fn read_frame(s: &mut TcpStream, pending: &mut Vec<u8>) -> (u8, Vec<u8>) {
     }
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 #[test]
 #[ignore = "a 10 s flood: run by cli/dashboard/test.sh (cargo test -- --include-ignored)"]
 fn a_flood_with_a_page_that_never_reads_keeps_memory_bounded() {
-    let d = Dashboard::start("flood");
+    let d = Dash::start("flood");
     let own = format!("http://{}", d.http);
     // A page that connects and then never reads.
     let (st, mut page, mut pending) = ws_connect(&d.http, Some(&own));
     assert_eq!(st, 101);
     std::thread::sleep(Duration::from_millis(500));
-    let baseline = rss_kib(d.pid());
+    let baseline = d.rss_kib();
 
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
     tx.connect(&d.udp).unwrap();
@@ -358,7 +254,7 @@ fn a_flood_with_a_page_that_never_reads_keeps_memory_bounded() {
             sent += 1;
         }
         if start.elapsed() >= next_sample {
-            let r = rss_kib(d.pid());
+            let r = d.rss_kib();
             peak = peak.max(r);
             samples.push(r);
             next_sample += Duration::from_millis(250);
@@ -366,7 +262,7 @@ fn a_flood_with_a_page_that_never_reads_keeps_memory_bounded() {
         std::thread::sleep(Duration::from_micros(200));
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let after = rss_kib(d.pid());
+    let after = d.rss_kib();
     peak = peak.max(after);
 
     // Now read: the relay's counts arrive once the page catches up.
@@ -405,7 +301,7 @@ fn a_flood_with_a_page_that_never_reads_keeps_memory_bounded() {
 
 #[test]
 fn idle_and_slow_clients_do_not_lock_the_page_out() {
-    let d = Dashboard::start("idle");
+    let d = Dash::start("idle");
     // More idle connections than the old server's 64 slots, and clients that trickle a request
     // head one byte at a time.
     let idle: Vec<TcpStream> = (0..200)

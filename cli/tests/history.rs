@@ -3,157 +3,15 @@
 //! exactly the expected per-second values and totals; kills at random moments never corrupt the
 //! store; hostile query parameters get a 4xx.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpStream, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use realm_metrics::emitter::Emitter;
 use realm_metrics::Metric;
 use serde_json::{json, Value};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!(
-            "realm-metrics-history-{tag}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Server {
-    child: Child,
-    http: String,
-    udp: String,
-}
-
-fn assets() -> PathBuf {
-    // Stand-in page assets: these tests need no wasm build.
-    let dir = std::env::temp_dir().join(format!(
-        "realm-metrics-history-assets-{}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    for (f, body) in [
-        ("realm_metrics_wasm.js", "export default 1;\n"),
-        ("realm_metrics_wasm_bg.wasm", "\0asm"),
-        ("uPlot.esm.js", "export default 1;\n"),
-        ("uPlot.min.css", "\n"),
-    ] {
-        std::fs::write(dir.join(f), body).unwrap();
-    }
-    dir
-}
-
-impl Server {
-    fn start(data: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_realm-metrics"))
-            .args([
-                "dashboard",
-                "--listen",
-                "127.0.0.1:0",
-                "--http",
-                "127.0.0.1:0",
-                "--assets",
-            ])
-            .arg(assets())
-            .arg("--data")
-            .arg(data)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let (mut http, mut udp) = (None, None);
-        while http.is_none() || udp.is_none() {
-            let mut line = String::new();
-            assert!(
-                out.read_line(&mut line).unwrap() > 0,
-                "dashboard exited early"
-            );
-            if let Some(u) = line.trim().strip_prefix("dashboard: http://") {
-                http = Some(u.trim_end_matches('/').to_owned());
-            }
-            if let Some(u) = line.trim().strip_prefix("statsd listener: udp://") {
-                udp = Some(u.to_owned());
-            }
-        }
-        Server {
-            child,
-            http: http.unwrap(),
-            udp: udp.unwrap(),
-        }
-    }
-
-    fn kill9(mut self) {
-        let ok = Command::new("kill")
-            .args(["-KILL", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let _ = self.child.wait();
-    }
-
-    fn stop(mut self) {
-        let ok = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        assert!(self.child.wait().unwrap().success());
-    }
-
-    /// GET `path`: (status, body).
-    fn get(&self, path: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(&self.http).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.http
-        )
-        .unwrap();
-        let mut out = Vec::new();
-        let _ = s.read_to_end(&mut out);
-        let text = String::from_utf8_lossy(&out).into_owned();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default();
-        (status, body)
-    }
-
-    fn json(&self, path: &str) -> Value {
-        let (status, body) = self.get(path);
-        assert_eq!(status, 200, "{path}: {body}");
-        serde_json::from_str(&body).unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::{Dashboard as Server, TempDir, BIN};
 
 fn now_f() -> f64 {
     SystemTime::now()
@@ -168,10 +26,6 @@ fn next_second() -> i64 {
     let s = t.floor() as i64 + 1;
     std::thread::sleep(Duration::from_secs_f64(s as f64 + 0.15 - t));
     s
-}
-
-fn send(udp: &UdpSocket, to: &str, text: &str) {
-    udp.send_to(text.as_bytes(), to).unwrap();
 }
 
 /// `[[ts, value], ...]` of the one series a query returns.
@@ -189,8 +43,7 @@ fn points(v: &Value) -> Vec<(i64, f64)> {
 #[test]
 fn a_known_sequence_survives_sigkill_exactly() {
     let data = TempDir::new("restart");
-    let server = Server::start(&data.0, &[]);
-    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let server = Server::start(data.path(), &[]);
     let emitter = Emitter::builder()
         .address(server.udp.clone())
         .prefix("realm.restart-host")
@@ -205,22 +58,18 @@ fn a_known_sequence_survives_sigkill_exactly() {
     emitter.gauge_set(Metric::ConnectionOnline, 10).unwrap();
     emitter.timing("api.latency", 40.0).unwrap();
     emitter.flush().unwrap();
-    send(
-        &tx,
-        &server.udp,
-        &format!(
-            "{host}.session.started:1|c|@0.5\n{host}.realms.open:5|g\n{host}.realms.open:+2|g\n\
+    server.send(&format!(
+        "{host}.session.started:1|c|@0.5\n{host}.realms.open:5|g\n{host}.realms.open:+2|g\n\
          {host}.api.latency:10|ms\n{host}.api.latency:20|ms|@0.5\n{host}.api.latency:30|ms\n\
          users:alice|s\nusers:bob|s\nusers:alice|s"
-        ),
-    );
+    ));
     // Second B: a negative absolute gauge from the emitter (0 then -5 on the wire), a delta below
     // zero, a second counter value.
     let b = next_second();
     emitter.count(Metric::ConnectionStarted, 4).unwrap();
     emitter.gauge_add(Metric::ConnectionOnline, -15).unwrap();
     emitter.flush().unwrap();
-    send(&tx, &server.udp, &format!(
+    server.send(&format!(
         "{host}.realms.open:-10|g\n{host}.session.started:3|c\nusers:carol|s\n{host}.protocol.24.used:2|c"
     ));
     // At most 2 s may be lost to a kill: B's second is closed within 1 s and written at once.
@@ -228,13 +77,11 @@ fn a_known_sequence_survives_sigkill_exactly() {
     server.kill9();
 
     // Restart on the same data: everything is there; a delta goes on from the stored gauge.
-    let server = Server::start(&data.0, &[]);
+    let server = Server::start(data.path(), &[]);
     let c = next_second();
-    send(
-        &tx,
-        &server.udp,
-        &format!("{host}.realms.open:+4|g\n{host}.session.started:5|c"),
-    );
+    server.send(&format!(
+        "{host}.realms.open:+4|g\n{host}.session.started:5|c"
+    ));
     std::thread::sleep(Duration::from_millis(2500));
 
     let q = |sel: &str, extra: &str| {
@@ -327,9 +174,9 @@ fn a_known_sequence_survives_sigkill_exactly() {
     assert_eq!(online["kind"], "gauge");
     assert_eq!(online["first_seen"], json!(a));
     assert!(online["last_seen"].as_i64().unwrap() >= b);
-    let out = Command::new(env!("CARGO_BIN_EXE_realm-metrics"))
+    let out = Command::new(BIN)
         .args(["query", "--data"])
-        .arg(&data.0)
+        .arg(data.path())
         .args([
             "--metric",
             "realms.open",
@@ -348,9 +195,9 @@ fn a_known_sequence_survives_sigkill_exactly() {
     );
     let from_file: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(from_file, q("metric=realms.open&host=restart-host", ""));
-    let bad = Command::new(env!("CARGO_BIN_EXE_realm-metrics"))
+    let bad = Command::new(BIN)
         .args(["query", "--data"])
-        .arg(&data.0)
+        .arg(data.path())
         .args(["--metric", "nope"])
         .output()
         .unwrap();
@@ -362,11 +209,10 @@ fn a_known_sequence_survives_sigkill_exactly() {
 #[test]
 fn kills_at_random_moments_never_corrupt_the_store() {
     let data = TempDir::new("kills");
-    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut sent_before_kill = 0u64;
     let mut seed = 0x1234_5678_9abc_def0u64;
     for round in 0..4 {
-        let server = Server::start(&data.0, &[]);
+        let server = Server::start(data.path(), &[]);
         let start = Instant::now();
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -377,7 +223,7 @@ fn kills_at_random_moments_never_corrupt_the_store() {
         while start.elapsed() < run_for {
             // 20 series, each +1, in one datagram, every 5 ms.
             let text: String = (0..20).map(|i| format!("kill.c{i}:1|c\n")).collect();
-            send(&tx, &server.udp, &text);
+            server.send(&text);
             sent += 1;
             sent_at.push((Instant::now(), sent));
             std::thread::sleep(Duration::from_millis(5));
@@ -390,13 +236,13 @@ fn kills_at_random_moments_never_corrupt_the_store() {
             .rev()
             .find(|(t, _)| *t <= cutoff)
             .map_or(0, |(_, n)| *n);
-        let check = rusqlite::Connection::open(data.0.join("metrics.db")).unwrap();
+        let check = rusqlite::Connection::open(data.path().join("metrics.db")).unwrap();
         let ok: String = check
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .unwrap();
         assert_eq!(ok, "ok", "round {round}");
     }
-    let server = Server::start(&data.0, &[]);
+    let server = Server::start(data.path(), &[]);
     for i in 0..20 {
         let v = server.json(&format!(
             "/api/v1/query?name=kill.c{i}&from=now-1h&step=3600"
@@ -413,7 +259,7 @@ fn kills_at_random_moments_never_corrupt_the_store() {
 #[test]
 fn hostile_query_parameters_get_a_4xx() {
     let data = TempDir::new("hostile");
-    let server = Server::start(&data.0, &[]);
+    let server = Server::start(data.path(), &[]);
     let long = format!("/api/v1/query?name={}", "a".repeat(1 << 20));
     let (st, _) = server.get(&long);
     assert!((400..500).contains(&st), "1 MB query string: {st}");
