@@ -74,7 +74,15 @@ struct Worker {
     sessions: i64,
     bytes_in: i64,
     bytes_out: i64,
+    /// Incidents: short bursts of the failures that "should not normally happen", so that the
+    /// default alert rules fire and then resolve in a demo.
+    incident_until: f64,
+    next_incident: f64,
+    incidents: u64,
 }
+
+/// The kinds of incident, in turn: expired tokens, then old or broken clients.
+const INCIDENT_KINDS: u64 = 2;
 
 impl Worker {
     fn new(emitter: Emitter, seed: u64, scale: f64) -> Worker {
@@ -86,6 +94,10 @@ impl Worker {
             sessions: 0,
             bytes_in: 0,
             bytes_out: 0,
+            incident_until: 0.0,
+            // The first one soon after start (sooner on the busier worker).
+            next_incident: 20.0 / scale,
+            incidents: 0,
         }
     }
 
@@ -104,6 +116,13 @@ impl Worker {
     fn tick(&mut self, t: f64) {
         let e = &self.emitter;
         let r = &mut self.rng;
+        if t >= self.next_incident {
+            self.incident_until = t + 8.0;
+            self.incidents += 1;
+            // Every 6 to 12 minutes: long enough after a 5 minute window for its alert to resolve.
+            self.next_incident = t + 360.0 + 360.0 * r.unit();
+        }
+        let incident = (t < self.incident_until).then_some(self.incidents % INCIDENT_KINDS);
         // The number of connected clients drifts around a slow wave.
         let target = self.scale * (60.0 + 35.0 * (t / 45.0).sin() + 10.0 * (t / 7.0).sin());
         let diff = target - self.connections as f64;
@@ -124,8 +143,8 @@ impl Worker {
             let s = r.range(1, 3);
             let _ = e.count(Metric::SessionStarted, s);
             self.sessions += s as i64;
-            // A few clients present an expired token.
-            if r.unit() < 0.03 {
+            // During an incident, clients present expired tokens.
+            if incident == Some(1) && r.unit() < 0.5 {
                 let _ = e.count(Metric::AuthenticationFailed, 1);
             }
         }
@@ -144,16 +163,19 @@ impl Worker {
             let _ = e.count(Metric::SessionTerminated, self.sessions.unsigned_abs());
             self.sessions = 0;
         }
-        if r.unit() < 0.01 {
-            let _ = e.count(Metric::ProtocolViolated, 1);
-        }
-        if r.unit() < 0.005 {
-            let _ = e.count(Metric::PermissionDenied, 1);
+        // During the other kind, old or broken clients violate the protocol and the permissions.
+        if incident == Some(0) {
+            if r.unit() < 0.3 {
+                let _ = e.count(Metric::ProtocolViolated, 1);
+            }
+            if r.unit() < 0.1 {
+                let _ = e.count(Metric::PermissionDenied, 1);
+            }
         }
         if r.unit() < 0.004 {
             let _ = e.count(Metric::SessionFailed, 1);
         }
-        if r.unit() < 0.0005 {
+        if incident == Some(0) && r.unit() < 0.005 {
             let _ = e.count(Metric::ClientUnsyncable, 1);
         }
         // Uploads and downloads: a few messages per session per second, hundreds of bytes each.
@@ -188,17 +210,19 @@ mod tests {
     use realm_metrics::wire::{flatten, CatalogMatch, Flat};
 
     #[test]
-    fn a_minute_of_demo_traffic_covers_the_catalog() {
+    fn demo_traffic_covers_the_catalog_and_incidents_come_and_go() {
         let (emitter, spy) = Emitter::builder()
             .prefix("realm.demo-worker-1")
             .spy()
             .unwrap();
         let mut w = Worker::new(emitter.clone(), 42, 1.0);
         let mut seen = std::collections::HashSet::new();
-        for i in 0..600 {
+        // Twenty simulated minutes: two incidents at least, one of each kind.
+        for i in 0..12_000 {
             w.tick(f64::from(i) / 10.0);
             assert!(w.connections >= 0 && w.sessions >= 0);
         }
+        assert!(w.incidents >= 2, "{} incidents", w.incidents);
         emitter.flush().unwrap();
         for line in spy.lines() {
             for f in flatten(line.as_bytes(), None) {
@@ -225,6 +249,7 @@ mod tests {
             Metric::ProtocolBytesSentGauge,
             Metric::AuthenticationFailed,
             Metric::ProtocolViolated,
+            Metric::PermissionDenied,
         ] {
             assert!(seen.contains(&m), "{m:?} never sent");
         }
