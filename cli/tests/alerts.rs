@@ -1046,23 +1046,13 @@ fn bad_rules_files_are_reported_with_line_and_column() {
             "{name}: want {want}...{hint}, got {err}"
         );
         // The dashboard stops at start with the same message.
-        let out = Command::new(BIN)
-            .args([
-                "dashboard",
-                "--listen",
-                "127.0.0.1:0",
-                "--http",
-                "127.0.0.1:0",
-                "--assets",
-            ])
-            .arg(&assets.0)
-            .arg("--data")
-            .arg(dir.0.join("data"))
-            .arg("--alerts")
-            .arg(&file)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = support::dashboard_command(
+            assets.path(),
+            &dir.path().join("data"),
+            &["--alerts", file.to_str().unwrap()],
+        )
+        .output()
+        .unwrap();
         let derr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{name}: dashboard started");
         assert!(

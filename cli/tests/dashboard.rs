@@ -6,10 +6,9 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{request, status, Dashboard, TempDir, BIN};
+use support::{request, status, Dashboard, TempDir};
 
 /// The dashboard on a store of its own (removed with it).
 struct Dash {
@@ -124,16 +123,7 @@ fn serves_only_whitelisted_files_and_stops_on_sigint() {
 fn missing_wasm_build_says_to_build_it() {
     let empty = TempDir::new("no-assets");
     let dir = empty.path();
-    let out = Command::new(BIN)
-        .args([
-            "dashboard",
-            "--listen",
-            "127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--assets",
-        ])
-        .arg(dir)
+    let out = support::dashboard_command(dir, &dir.join("data"), &[])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -107,6 +107,26 @@ pub fn http_get(addr: &str, path: &str) -> (u16, String) {
     (status(&text), body)
 }
 
+/// `realm-metrics dashboard` on free loopback ports with the page assets in `assets` and the
+/// store in `data`.
+pub fn dashboard_command(assets: &Path, data: &Path, extra: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args([
+        "dashboard",
+        "--listen",
+        "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
+    ])
+    .arg("--assets")
+    .arg(assets)
+    .arg("--data")
+    .arg(data)
+    .args(extra)
+    .stdin(Stdio::null());
+    c
+}
+
 /// `realm-metrics dashboard` on free loopback ports with stand-in assets.
 pub struct Dashboard {
     child: Child,
