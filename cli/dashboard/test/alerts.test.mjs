@@ -8,15 +8,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { bin, startDashboard } from './helpers.mjs';
+import { bin, launchChromium, startDashboard, udpSender } from './helpers.mjs';
 
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const HOST = 'alert-host';
 const EVIL = '<b>x</b>';
 const EVIL_IMG = '<img src=x onerror=alert(1)>';
@@ -42,13 +39,8 @@ let tmp;
 let dash;
 let addr;
 let context;
-const socket = dgram.createSocket('udp4');
-
-function send(lines) {
-  return new Promise((resolve, reject) => {
-    socket.send(Buffer.from(lines.join('\n')), addr.udpPort, addr.udpHost, (err) => (err ? reject(err) : resolve()));
-  });
-}
+const udp = udpSender(() => addr);
+const send = (lines) => udp.send(lines);
 
 before(async () => {
   tmp = mkdtempSync(path.join(tmpdir(), 'realm-metrics-alerts-page-'));
@@ -58,20 +50,11 @@ before(async () => {
   assert.equal(check.status, 0, `alerts check: ${check.stdout}${check.stderr}`);
   dash = startDashboard(['--alerts', rules]);
   addr = await dash.ready;
-  context = await chromium.launchPersistentContext(path.join(tmp, 'chromium'), {
-    executablePath,
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-    viewport: { width: 1280, height: 900 },
-    timeout: 60_000,
-  });
+  context = await launchChromium(path.join(tmp, 'chromium'));
 });
 
 after(async () => {
-  socket.close();
+  udp.close();
   await context?.close();
   if (dash) {
     const { code, signal } = await dash.stop();

@@ -10,15 +10,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { bin, readFrames, repoRoot, startDashboard, wsHandshake } from './helpers.mjs';
+import { bin, launchChromium, readFrames, repoRoot, startDashboard, udpSender, wsHandshake } from './helpers.mjs';
 
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const screenshot = path.join(repoRoot, 'artifacts', 'dashboard.png');
 const docsScreenshot = path.join(repoRoot, 'docs', 'dashboard.png');
 
@@ -27,34 +24,19 @@ let addr;
 let context;
 let profile;
 
-function send(text) {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket('udp4');
-    s.send(Buffer.from(text), addr.udpPort, addr.udpHost, (err) => {
-      s.close();
-      if (err) reject(err); else resolve();
-    });
-  });
-}
+const udp = udpSender(() => addr);
+const send = (text) => udp.send(text);
 
 before(async () => {
   const data = process.env.REALM_METRICS_DASHBOARD_DATA || undefined;
   dash = startDashboard(['--demo'], { data });
   addr = await dash.ready;
   profile = mkdtempSync(path.join(tmpdir(), 'realm-metrics-dashboard-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-    viewport: { width: 1280, height: 900 },
-    timeout: 60_000,
-  });
+  context = await launchChromium(profile);
 });
 
 after(async () => {
+  udp.close();
   await context?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
   if (dash) {

@@ -2,10 +2,12 @@
 // stop it with SIGINT, and a raw WebSocket handshake (Node 20 has no WebSocket client that can
 // set Origin).
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
+import { chromium } from 'playwright-core';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -110,4 +112,35 @@ export function readFrames(socket, initial, want, timeoutMs = 10_000) {
     socket.resume();
     parse();
   });
+}
+
+/** Headless Debian Chromium (or $CHROMIUM) with its profile in `profileDir`, as every page test
+ * runs it. */
+export function launchChromium(profileDir) {
+  return chromium.launchPersistentContext(profileDir, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+    viewport: { width: 1280, height: 900 },
+    timeout: 60_000,
+  });
+}
+
+/** Datagrams to a dashboard: `send(lines)` sends the lines joined by \n (or a string as it is)
+ * as one datagram to `getAddr()` (the addresses `startDashboard().ready` resolves to). */
+export function udpSender(getAddr) {
+  const socket = dgram.createSocket('udp4');
+  return {
+    send(lines) {
+      const addr = getAddr();
+      const text = Array.isArray(lines) ? lines.join('\n') : lines;
+      return new Promise((resolve, reject) => {
+        socket.send(Buffer.from(text), addr.udpPort, addr.udpHost, (err) => (err ? reject(err) : resolve()));
+      });
+    },
+    close() { socket.close(); },
+  };
 }

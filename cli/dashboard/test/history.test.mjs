@@ -7,14 +7,11 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { startDashboard } from './helpers.mjs';
+import { launchChromium, startDashboard, udpSender } from './helpers.mjs';
 
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const EVIL = '<img src=x onerror=alert(1)>';
 const QUOTED = 'q"u\'o<b>te';
 const ROUNDS = 3; // datagrams per host, one a second
@@ -25,13 +22,8 @@ let dash;
 let addr;
 let context;
 let profile;
-const socket = dgram.createSocket('udp4');
-
-function send(lines) {
-  return new Promise((resolve, reject) => {
-    socket.send(Buffer.from(lines.join('\n')), addr.udpPort, addr.udpHost, (err) => (err ? reject(err) : resolve()));
-  });
-}
+const udp = udpSender(() => addr);
+const send = (lines) => udp.send(lines);
 
 const hostA = ['realm.hist-a.connection.online:5|g', 'realm.hist-a.connection.started:3|c', 'realm.hist-a.protocol.24.used:1|c'];
 const hostB = ['realm.hist-b.connection.online:7|g', 'realm.hist-b.connection.started:4|c', 'realm.hist-b.protocol.23.used:2|c'];
@@ -92,16 +84,7 @@ before(async () => {
   dash = startDashboard([], { data });
   addr = await dash.ready;
   profile = mkdtempSync(path.join(tmpdir(), 'realm-metrics-history-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-    viewport: { width: 1280, height: 900 },
-    timeout: 60_000,
-  });
+  context = await launchChromium(profile);
   // Known traffic for a few seconds, then silence: no page is open while it arrives.
   for (let i = 0; i < ROUNDS; i++) {
     if (i) await sleep(1050);
@@ -111,7 +94,7 @@ before(async () => {
 });
 
 after(async () => {
-  socket.close();
+  udp.close();
   await context?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
   if (dash) {
