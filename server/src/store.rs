@@ -148,7 +148,7 @@ pub struct Store {
 }
 
 /// The writer's bookkeeping (mirrored in `meta`).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Marks {
     opts: StoreOptions,
     /// Per rollup level (1 min, 1 h): the start of the next bucket to roll.
@@ -258,6 +258,16 @@ impl Store {
     /// retention and the disk cap), in one transaction. `batch.ts` is the clock: the store never
     /// reads the system time.
     pub fn write_second(&mut self, batch: &SecondBatch) -> Result<WriteOutcome, StoreError> {
+        // A failed transaction rolls back: so do the marks it moved.
+        let saved = self.marks.clone();
+        let r = self.write_second_tx(batch);
+        if r.is_err() {
+            self.marks = saved;
+        }
+        r
+    }
+
+    fn write_second_tx(&mut self, batch: &SecondBatch) -> Result<WriteOutcome, StoreError> {
         let tx = self.conn.unchecked_transaction()?;
         let marks = &mut self.marks;
         {
