@@ -193,6 +193,9 @@ fn print_ops(out: Result<String, String>) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The longest line `decode` reads, in bytes without the `\n`.
+const MAX_LINE: usize = 16 * 1024 * 1024;
+
 fn decode(mut args: Vec<String>) -> Result<ExitCode, CliError> {
     let prefix = take_opt(&mut args, "--prefix")?;
     no_more_args(&args)?;
@@ -205,20 +208,37 @@ fn decode(mut args: Vec<String>) -> Result<ExitCode, CliError> {
     let mut malformed = false;
     loop {
         line.clear();
-        // Bound a single line to 16 MiB so that endless input without newlines cannot exhaust
-        // memory; the rest of such a line is decoded as further lines' text would be.
+        // A line is at most MAX_LINE bytes (without its `\n`), so that endless input without
+        // newlines cannot exhaust memory. A longer one is one error for that line: its rest is
+        // skipped up to the next `\n` (never decoded as lines of its own) without buffering it.
         let n = (&mut input)
-            .take(16 * 1024 * 1024)
+            .take(MAX_LINE as u64 + 1)
             .read_until(b'\n', &mut line)?;
         if n == 0 {
             break;
         }
-        let (objs, bad) = json::decode(&line, prefix.as_deref(), line_no);
         line_no += 1;
-        malformed |= bad;
-        for o in objs {
-            serde_json::to_writer(&mut out, &o).map_err(io::Error::other)?;
-            out.write_all(b"\n")?;
+        if line.len() > MAX_LINE && line.last() != Some(&b'\n') {
+            loop {
+                let buf = input.fill_buf()?;
+                if buf.is_empty() {
+                    break;
+                }
+                match buf.iter().position(|&c| c == b'\n') {
+                    Some(i) => {
+                        input.consume(i + 1);
+                        break;
+                    }
+                    None => {
+                        let k = buf.len();
+                        input.consume(k);
+                    }
+                }
+            }
+            malformed = true;
+            json::write_too_long(&mut out, line_no, MAX_LINE)?;
+        } else {
+            malformed |= json::write_decoded(&mut out, &line, prefix.as_deref(), line_no - 1)?;
         }
         if input.buffer().is_empty() {
             out.flush()?;
