@@ -336,3 +336,210 @@ fn idle_and_slow_clients_do_not_lock_the_page_out() {
     }
     d.stop();
 }
+
+/// A masked client frame (`opcode`, `payload` up to 125 bytes).
+fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x12u8, 0x34, 0x56, 0x78];
+    let mut f = vec![0x80 | opcode, 0x80 | payload.len() as u8];
+    f.extend_from_slice(&mask);
+    f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    f
+}
+
+#[test]
+fn item_2_a_ping_flood_from_pages_that_never_read_keeps_memory_bounded() {
+    let d = Dash::start("pings");
+    let own = format!("http://{}", d.http);
+    std::thread::sleep(Duration::from_millis(300));
+    let baseline = d.rss_kib();
+    let stop = Instant::now() + Duration::from_secs(6);
+    let flooders: Vec<_> = (0..4)
+        .map(|_| {
+            let (st, mut s, _) = ws_connect(&d.http, Some(&own));
+            assert_eq!(st, 101);
+            std::thread::spawn(move || {
+                let ping = client_frame(0x9, &[b'p'; 125]).repeat(64);
+                let mut sent = 0u64;
+                s.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
+                while Instant::now() < stop {
+                    if s.write_all(&ping).is_err() {
+                        break; // closed by the server: its write buffer for pongs is full
+                    }
+                    sent += 64;
+                }
+                sent
+            })
+        })
+        .collect();
+    let mut peak = baseline;
+    while Instant::now() < stop {
+        let t = Instant::now();
+        assert_eq!(status(&get(&d, "/")), 200);
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+        peak = peak.max(d.rss_kib());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let sent: u64 = flooders.into_iter().map(|t| t.join().unwrap()).sum();
+    eprintln!("FIGURE ping flood: {sent} pings from 4 pages that never read; RSS {baseline} KiB -> peak {peak} KiB");
+    assert!(sent > 10_000, "the flood sent only {sent} pings");
+    assert!(
+        peak < baseline + 40 * 1024,
+        "RSS grew from {baseline} to {peak} KiB"
+    );
+    d.stop();
+}
+
+#[test]
+fn item_6_one_address_cannot_take_every_page_slot() {
+    let d = Dash::start("per-address");
+    let own = format!("http://{}", d.http);
+    let mut mine = Vec::new();
+    for _ in 0..16 {
+        let (st, s, _) = ws_connect(&d.http, Some(&own));
+        assert_eq!(st, 101);
+        mine.push(s);
+    }
+    let (st, _, _) = ws_connect(&d.http, Some(&own));
+    assert_eq!(st, 503, "a 17th page from one address");
+    // Another address still gets a page.
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.bind(
+        &"127.0.0.2:0"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
+    sock.connect(&d.http.parse::<std::net::SocketAddr>().unwrap().into())
+        .unwrap();
+    let mut other: TcpStream = sock.into();
+    other
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        other,
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: {own}\r\n\r\n",
+        d.http
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    other.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 101", "{}", String::from_utf8_lossy(&head));
+    // Closing pages frees their slots.
+    drop(mine.pop());
+    std::thread::sleep(Duration::from_millis(500));
+    let (st, _s, _) = ws_connect(&d.http, Some(&own));
+    assert_eq!(st, 101);
+    d.stop();
+}
+
+#[test]
+fn item_7_forwarding_to_itself_does_not_loop() {
+    // A free port, then the dashboard listening on it and forwarding to it.
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let d = Dash::start_with("self-forward", &["--listen", &addr, "--forward", &addr]);
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    tx.send_to(b"realm.loop.connection.started:1|c", &addr)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let s = d.json("/api/v1/status");
+    assert_eq!(s["datagrams"], 1, "{s}");
+    assert_eq!(s["forward_loops"], 1, "{s}");
+    d.stop();
+}
+
+#[test]
+#[ignore = "a 30 s attack: run by cli/dashboard/test.sh (cargo test -- --include-ignored)"]
+fn a_30_second_mixed_attack_leaves_the_page_answering() {
+    let d = Dash::start("attack");
+    let own = format!("http://{}", d.http);
+    let end = Instant::now() + Duration::from_secs(30);
+    let mut attackers = Vec::new();
+    // Slow clients: request heads one byte every 100 ms, reconnecting when cut off.
+    for _ in 0..16 {
+        let addr = d.http.clone();
+        attackers.push(std::thread::spawn(move || {
+            while Instant::now() < end {
+                let Ok(mut s) = TcpStream::connect(&addr) else {
+                    continue;
+                };
+                for b in b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter().cycle() {
+                    if Instant::now() >= end || s.write_all(&[*b]).is_err() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }));
+    }
+    // Ping floods, and WebSockets that never read, reconnecting when closed.
+    for flood in [true, true, false, false] {
+        let (addr, own) = (d.http.clone(), own.clone());
+        attackers.push(std::thread::spawn(move || {
+            let ping = client_frame(0x9, &[b'p'; 125]).repeat(64);
+            while Instant::now() < end {
+                let (st, mut s, _) = ws_connect(&addr, Some(&own));
+                if st != 101 {
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+                s.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
+                while Instant::now() < end {
+                    if !flood {
+                        std::thread::sleep(Duration::from_millis(100));
+                    } else if s.write_all(&ping).is_err() {
+                        break;
+                    }
+                }
+            }
+        }));
+    }
+    // A UDP flood of distinct hosts, paced at about 10,000 datagrams (300,000 values) a second.
+    {
+        let udp = d.udp.clone();
+        attackers.push(std::thread::spawn(move || {
+            let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+            tx.connect(&udp).unwrap();
+            let mut n = 0u64;
+            while Instant::now() < end {
+                for _ in 0..100 {
+                    let text: String = (0..30)
+                        .map(|i| format!("realm.attack-{}.connection.started:1|c\n", n * 30 + i))
+                        .collect();
+                    let _ = tx.send(text.as_bytes());
+                    n += 1;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }));
+    }
+    let (mut worst, mut peak, mut checks) = (Duration::ZERO, 0, 0);
+    while Instant::now() < end {
+        let t = Instant::now();
+        let r = get(&d, "/");
+        let took = t.elapsed();
+        assert_eq!(status(&r), 200, "the page did not answer");
+        assert!(took < Duration::from_secs(1), "the page took {took:?}");
+        worst = worst.max(took);
+        peak = peak.max(d.rss_kib());
+        checks += 1;
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    for a in attackers {
+        a.join().unwrap();
+    }
+    let s = d.json("/api/v1/status");
+    eprintln!(
+        "FIGURE mixed attack: {checks} page checks, worst {worst:?}; peak RSS {peak} KiB; {} datagrams, {} series, {} values over the series cap, {} dropped for slow pages",
+        s["datagrams"], s["series"], s["series_dropped"], s["live_dropped"]
+    );
+    assert!(peak < 100 * 1024, "peak RSS {peak} KiB");
+    assert!(s["series_dropped"].as_u64().unwrap() > 0, "{s}");
+    d.stop();
+}

@@ -8,6 +8,7 @@
 //! there are at most [`MAX_CONNECTIONS`] connections and [`MAX_PAGES`] WebSockets, and a page
 //! that stops reading loses datagrams (counted) instead of growing a buffer.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -27,6 +28,7 @@ use hyper_util::service::TowerToHyperService;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, Semaphore};
+use tower::ServiceExt;
 use tower_http::compression::CompressionLayer;
 
 use crate::assets::Files;
@@ -38,6 +40,12 @@ use crate::store;
 pub const MAX_CONNECTIONS: usize = 1024;
 /// WebSockets (open pages) at once.
 pub const MAX_PAGES: usize = 64;
+/// WebSockets from one client address at once (an address cannot take every page slot).
+pub const PAGES_PER_ADDRESS: usize = 16;
+/// A page is pinged this often...
+const PING_EVERY: Duration = Duration::from_secs(15);
+/// ...and closed when nothing (a pong, a close) came from it for this long.
+const PAGE_IDLE: Duration = Duration::from_secs(45);
 /// A request head must arrive within this, and an idle connection closes after it.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// A request must be answered within this.
@@ -59,6 +67,7 @@ pub struct Site {
     pool: Mutex<Vec<Connection>>,
     queries: Arc<Semaphore>,
     pages: Arc<Semaphore>,
+    pages_by_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
     /// Shared counters.
     pub stats: Arc<Stats>,
     live: broadcast::Sender<Bytes>,
@@ -92,6 +101,7 @@ impl Site {
             pool: Mutex::new(Vec::new()),
             queries: Arc::new(Semaphore::new(POOL)),
             pages: Arc::new(Semaphore::new(MAX_PAGES)),
+            pages_by_address: Arc::default(),
             stats,
             live,
             started: now_s(),
@@ -306,6 +316,43 @@ async fn api_status(State(site): State<Arc<Site>>) -> Response {
     )
 }
 
+/// The client address of a request (set by [`serve`] for each connection).
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub IpAddr);
+
+/// One page of an address, counted while it lives.
+struct AddressSlot {
+    map: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl AddressSlot {
+    fn take(map: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr) -> Option<AddressSlot> {
+        let mut m = map.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = m.entry(ip).or_insert(0);
+        if *n >= PAGES_PER_ADDRESS {
+            return None;
+        }
+        *n += 1;
+        Some(AddressSlot {
+            map: Arc::clone(map),
+            ip,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut m = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = m.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ip);
+            }
+        }
+    }
+}
+
 async fn ws(State(site): State<Arc<Site>>, upgrade: WebSocketUpgrade, req: Request) -> Response {
     let origin = req
         .headers()
@@ -318,6 +365,16 @@ async fn ws(State(site): State<Arc<Site>>, upgrade: WebSocketUpgrade, req: Reque
         }
         Some(_) => {}
     }
+    let ip = req
+        .extensions()
+        .get::<Peer>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |p| p.0);
+    let Some(mine) = AddressSlot::take(&site.pages_by_address, ip) else {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many pages open from this address\n",
+        );
+    };
     let Ok(permit) = Arc::clone(&site.pages).try_acquire_owned() else {
         return text(StatusCode::SERVICE_UNAVAILABLE, "too many pages open\n");
     };
@@ -330,16 +387,25 @@ async fn ws(State(site): State<Arc<Site>>, upgrade: WebSocketUpgrade, req: Reque
         .on_upgrade(move |socket| async move {
             page(socket, &site).await;
             drop(permit);
+            drop(mine);
         })
 }
 
 /// One page: a binary message per datagram, and once a second `{"dropped": N, "received": M}`
-/// (datagrams dropped for this page because it did not keep up, and offered to it).
+/// (datagrams dropped for this page because it did not keep up, and offered to it). Pinged
+/// every [`PING_EVERY`]; closed after [`PAGE_IDLE`] without a word from it, or when a send
+/// (pongs to its pings included, in a bounded write buffer) cannot go out.
 async fn page(mut socket: WebSocket, site: &Site) {
     let mut rx = site.live.subscribe();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let (mut offered, mut dropped) = (0u64, 0u64);
+    let mut heard = tokio::time::Instant::now();
+    let mut pinged = tokio::time::Instant::now();
     loop {
+        let now = tokio::time::Instant::now();
+        if now.duration_since(heard) > PAGE_IDLE {
+            return;
+        }
         let out = tokio::select! {
             m = rx.recv() => match m {
                 Ok(d) => {
@@ -354,10 +420,20 @@ async fn page(mut socket: WebSocket, site: &Site) {
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
-            _ = tick.tick() => Message::text(format!("{{\"dropped\":{dropped},\"received\":{offered}}}")),
+            _ = tick.tick() => {
+                if now.duration_since(pinged) >= PING_EVERY {
+                    pinged = now;
+                    Message::Ping(Bytes::from_static(b"realm-metrics"))
+                } else {
+                    Message::text(format!("{{\"dropped\":{dropped},\"received\":{offered}}}"))
+                }
+            }
             m = socket.recv() => match m {
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
-                Some(Ok(_)) => continue,
+                Some(Ok(_)) => {
+                    heard = tokio::time::Instant::now();
+                    continue;
+                }
             },
         };
         match tokio::time::timeout(WS_SEND_TIMEOUT, socket.send(out)).await {
@@ -390,7 +466,7 @@ pub async fn serve(listener: tokio::net::TcpListener, site: Arc<Site>) {
     let app = app(Arc::clone(&site));
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
-        let (stream, _) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(c) => c,
             Err(_) => {
                 // E.g. EMFILE: back off instead of spinning.
@@ -403,7 +479,13 @@ pub async fn serve(listener: tokio::net::TcpListener, site: Arc<Site>) {
             drop(stream);
             continue;
         };
-        let service = TowerToHyperService::new(app.clone());
+        let ip = peer.ip();
+        let service = TowerToHyperService::new(app.clone().map_request(
+            move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(Peer(ip));
+                req
+            },
+        ));
         tokio::spawn(async move {
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder

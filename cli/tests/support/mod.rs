@@ -107,23 +107,23 @@ pub fn http_get(addr: &str, path: &str) -> (u16, String) {
     (status(&text), body)
 }
 
-/// `realm-metrics dashboard` on free loopback ports with the page assets in `assets` and the
-/// store in `data`.
+/// `realm-metrics dashboard` on free loopback ports (unless `extra` gives `--listen` or `--http`)
+/// with the page assets in `assets` and the store in `data`.
 pub fn dashboard_command(assets: &Path, data: &Path, extra: &[&str]) -> Command {
     let mut c = Command::new(BIN);
-    c.args([
-        "dashboard",
-        "--listen",
-        "127.0.0.1:0",
-        "--http",
-        "127.0.0.1:0",
-    ])
-    .arg("--assets")
-    .arg(assets)
-    .arg("--data")
-    .arg(data)
-    .args(extra)
-    .stdin(Stdio::null());
+    c.arg("dashboard");
+    // Free ports, unless `extra` names its own.
+    for opt in ["--listen", "--http"] {
+        if !extra.contains(&opt) {
+            c.args([opt, "127.0.0.1:0"]);
+        }
+    }
+    c.arg("--assets")
+        .arg(assets)
+        .arg("--data")
+        .arg(data)
+        .args(extra)
+        .stdin(Stdio::null());
     c
 }
 
@@ -143,19 +143,7 @@ impl Dashboard {
     /// Start on the store in `data` with `extra` options; returns once the banner is printed.
     pub fn start(data: &Path, extra: &[&str]) -> Dashboard {
         let assets = stand_in_assets();
-        let mut child = Command::new(BIN)
-            .args([
-                "dashboard",
-                "--listen",
-                "127.0.0.1:0",
-                "--http",
-                "127.0.0.1:0",
-            ])
-            .arg("--assets")
-            .arg(assets.path())
-            .arg("--data")
-            .arg(data)
-            .args(extra)
+        let mut child = dashboard_command(assets.path(), data, extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
