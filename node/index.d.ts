@@ -191,7 +191,7 @@ export declare const enum Metric {
 export interface NativeEmitterOptions {
   /** UDP host (default `localhost`). */
   host?: string
-  /** UDP port (default 8125). */
+  /** UDP port (default 8125): an integer in 1..=65535. */
   port?: number
   /** A Unix datagram socket path: send there instead of UDP. */
   path?: string

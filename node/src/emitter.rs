@@ -27,8 +27,8 @@ use crate::error::{throw, throw_emit};
 pub struct NativeEmitterOptions {
     /// UDP host (default `localhost`).
     pub host: Option<String>,
-    /// UDP port (default 8125).
-    pub port: Option<u32>,
+    /// UDP port (default 8125): an integer in 1..=65535.
+    pub port: Option<f64>,
     /// A Unix datagram socket path: send there instead of UDP.
     pub path: Option<String>,
     /// The emitter's prefix, joined to names with a `.`; `undefined` for `realm.<hostname>`,
@@ -471,10 +471,16 @@ impl NativeEmitter {
             b = b.unix_socket(path);
         } else {
             let host = options.host.as_deref().unwrap_or("localhost");
-            let port = options.port.unwrap_or(8125);
-            if port > 65535 {
-                return Err(throw(env, "invalid_config", "port must be 0..65535"));
+            let port = options.port.unwrap_or(8125.0);
+            // 0 would send nowhere and a fraction would be truncated: both are refused.
+            if !(port.is_finite() && port.fract() == 0.0 && (1.0..=65535.0).contains(&port)) {
+                return Err(throw(
+                    env,
+                    "invalid_config",
+                    &format!("port must be an integer in 1..65535, got {port}"),
+                ));
             }
+            let port = port as u16;
             let address = if host.contains(':') && !host.starts_with('[') {
                 format!("[{host}]:{port}")
             } else {
