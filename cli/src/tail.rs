@@ -6,8 +6,19 @@
 //! `<unix seconds> <host> <metric> <kind> <value>` (`protocol.<version>.used` with its version,
 //! e.g. `protocol.24.used`; a counter that was seen before and is quiet now prints 0). The time is
 //! the interval's scheduled end, so intervals keep their spacing when the machine runs them late.
+//!
+//! Host and metric come from the network, so both views escape them: every byte that is not
+//! printable ASCII (control characters, space, non-ASCII) and the backslash itself is printed as
+//! `\xNN` (two lowercase hex digits), e.g. host `a b` as `a\x20b`. A plain line therefore always
+//! has exactly five space-separated fields, and no escape sequence reaches a terminal or log.
+//!
+//! Bounds, so that a flood of hosts cannot grow memory or output without end: at most
+//! [`MAX_HOSTS`] hosts (names up to [`MAX_HOST_LEN`] bytes) and [`MAX_SERIES`] rows are tracked;
+//! values beyond that are counted and reported as `dropped: N values of hosts over the limit`
+//! (a table line, or on stderr next to plain lines). A host that sent nothing for
+//! [`FORGET_AFTER`] intervals is forgotten, its counters and gauges with it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, IsTerminal, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -59,6 +70,29 @@ impl Options {
     }
 }
 
+/// The most hosts tracked at once.
+pub const MAX_HOSTS: usize = 1_000;
+/// The longest host name tracked, in bytes.
+pub const MAX_HOST_LEN: usize = 255;
+/// The most rows (host, metric, kind) tracked at once.
+pub const MAX_SERIES: usize = 20_000;
+/// Intervals without a value after which a host is forgotten.
+pub const FORGET_AFTER: u64 = 10;
+
+/// Escape wire-derived text for output: bytes outside printable ASCII (`!`..=`~`) and the backslash
+/// become `\xNN`.
+pub fn escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b.is_ascii_graphic() && b != b'\\' {
+            o.push(char::from(b));
+        } else {
+            o.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    o
+}
+
 /// `(host, metric name with the protocol version filled in, kind)`.
 type Key = (String, String, Kind);
 
@@ -73,6 +107,13 @@ pub struct Window {
     pub other: u64,
     /// Malformed lines, this interval.
     pub malformed: u64,
+    /// Values dropped because of [`MAX_HOSTS`], [`MAX_HOST_LEN`] or [`MAX_SERIES`], this
+    /// interval.
+    pub dropped: u64,
+    /// Each tracked host and the interval it last sent a value in.
+    hosts: HashMap<String, u64>,
+    /// Intervals finished so far.
+    intervals: u64,
 }
 
 impl Window {
@@ -101,7 +142,28 @@ impl Window {
                 Some(ver) => format!("protocol.{ver}.used"),
                 None => m.name().to_owned(),
             };
-            let key = (host.unwrap_or("-").to_owned(), name, m.kind());
+            let host = host.unwrap_or("-");
+            if host.len() > MAX_HOST_LEN
+                || (!self.hosts.contains_key(host) && self.hosts.len() >= MAX_HOSTS)
+            {
+                self.dropped += 1;
+                continue;
+            }
+            let key = (host.to_owned(), name, m.kind());
+            let known = match m.kind() {
+                Kind::Counter => self.counters.contains_key(&key),
+                Kind::Gauge => self.gauges.contains_key(&key),
+            };
+            if !known && self.counters.len() + self.gauges.len() >= MAX_SERIES {
+                self.dropped += 1;
+                continue;
+            }
+            match self.hosts.get_mut(host) {
+                Some(last) => *last = self.intervals,
+                None => {
+                    self.hosts.insert(host.to_owned(), self.intervals);
+                }
+            }
             let x = n.as_f64();
             match m.kind() {
                 Kind::Counter => {
@@ -117,8 +179,18 @@ impl Window {
     }
 
     /// The rows of the interval that just ended, sorted by host then metric: counters as a rate
-    /// per second over `interval`, gauges as their value. Resets the counters for the next one.
+    /// per second over `interval`, gauges as their value. Resets the counters for the next one,
+    /// and forgets the hosts quiet for [`FORGET_AFTER`] intervals.
     pub fn finish(&mut self, interval: Duration) -> Vec<(String, String, Kind, f64)> {
+        let now = self.intervals;
+        self.intervals += 1;
+        let before = self.hosts.len();
+        self.hosts.retain(|_, last| now - *last < FORGET_AFTER);
+        if self.hosts.len() != before {
+            let hosts = &self.hosts;
+            self.counters.retain(|k, _| hosts.contains_key(&k.0));
+            self.gauges.retain(|k, _| hosts.contains_key(&k.0));
+        }
         let secs = interval.as_secs_f64().max(1e-3);
         let mut rows: Vec<_> = self
             .counters
@@ -137,6 +209,7 @@ impl Window {
         rows.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
         self.other = 0;
         self.malformed = 0;
+        self.dropped = 0;
         rows
     }
 }
@@ -182,15 +255,35 @@ pub fn run(opts: Options) -> io::Result<()> {
             }
             continue;
         }
-        let (other, malformed) = (window.other, window.malformed);
+        let (other, malformed, dropped) = (window.other, window.malformed, window.dropped);
         let rows = window.finish(opts.interval);
         let ts = interval_end_secs(start_wall, opts.interval, done + 1);
         let mut out = io::stdout().lock();
         let r = if tty {
-            draw_table(&mut out, &rows, ts, opts.interval, other, malformed)
+            draw_table(
+                &mut out,
+                &rows,
+                ts,
+                opts.interval,
+                other,
+                malformed,
+                dropped,
+            )
         } else {
+            if dropped > 0 {
+                eprintln!(
+                    "realm-metrics tail: {ts} dropped: {dropped} values of hosts over the limit"
+                );
+            }
             rows.iter().try_for_each(|(h, m, k, v)| {
-                writeln!(out, "{ts} {h} {m} {} {}", k.as_str(), fmt_value(*v))
+                writeln!(
+                    out,
+                    "{ts} {} {} {} {}",
+                    escape(h),
+                    escape(m),
+                    k.as_str(),
+                    fmt_value(*v)
+                )
             })
         };
         match r.and_then(|()| out.flush()) {
@@ -217,6 +310,7 @@ fn draw_table(
     interval: Duration,
     other: u64,
     malformed: u64,
+    dropped: u64,
 ) -> io::Result<()> {
     // Home, clear screen.
     write!(out, "\x1b[H\x1b[2J")?;
@@ -231,11 +325,8 @@ fn draw_table(
         "host", "metric", "kind", "value"
     )?;
     for (h, m, k, v) in rows {
-        // Hosts come from the network: print only printable ASCII of them.
-        let h: String = h
-            .chars()
-            .map(|c| if c.is_ascii_graphic() { c } else { '?' })
-            .collect();
+        // Hosts come from the network: never print their control characters.
+        let (h, m) = (escape(h), escape(m));
         writeln!(
             out,
             "{h:<24} {m:<28} {:<8} {:>14}",
@@ -249,7 +340,11 @@ fn draw_table(
     writeln!(
         out,
         "\nother values: {other}, malformed lines: {malformed} (this interval)"
-    )
+    )?;
+    if dropped > 0 {
+        writeln!(out, "dropped: {dropped} values of hosts over the limit")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -291,6 +386,59 @@ mod tests {
         let quarter = Duration::from_millis(250);
         assert_eq!(interval_end_secs(start, quarter, 2), 1_795_865_408);
         assert_eq!(interval_end_secs(Duration::MAX, second, u64::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn item_10_escape_wire_text() {
+        assert_eq!(escape("h-1.example"), "h-1.example");
+        assert_eq!(escape("a b"), "a\\x20b");
+        assert_eq!(escape("\x1b[2J\\\u{e9}\n"), "\\x1b[2J\\x5c\\xc3\\xa9\\x0a");
+        let rows = vec![(
+            "e\x1b]0;x\x07 v".to_owned(),
+            "connection.online".to_owned(),
+            Kind::Gauge,
+            1.0,
+        )];
+        let mut out = Vec::new();
+        draw_table(&mut out, &rows, 1, Duration::from_secs(1), 0, 0, 0).unwrap();
+        // The only control characters are the table's own (home, clear) and newlines.
+        let text = String::from_utf8(out).unwrap();
+        let body = text.strip_prefix("\x1b[H\x1b[2J").unwrap();
+        assert!(
+            body.chars().all(|c| c == '\n' || !c.is_control()),
+            "{body:?}"
+        );
+        assert!(body.contains("e\\x1b]0;x\\x07\\x20v"), "{body}");
+    }
+
+    #[test]
+    fn item_3_hosts_are_bounded_and_quiet_ones_forgotten() {
+        let mut w = Window::default();
+        for i in 0..MAX_HOSTS + 500 {
+            w.add(
+                format!("realm.h{i}.connection.started:1|c\nrealm.h{i}.connection.online:1|g")
+                    .as_bytes(),
+            );
+        }
+        w.add(
+            format!(
+                "realm.{}.connection.started:1|c",
+                "x".repeat(MAX_HOST_LEN + 1)
+            )
+            .as_bytes(),
+        );
+        assert_eq!(w.dropped, 1001);
+        assert_eq!(w.finish(Duration::from_secs(1)).len(), 2 * MAX_HOSTS);
+        assert_eq!(w.dropped, 0);
+        for _ in 0..FORGET_AFTER + 1 {
+            w.add(b"realm.keep.connection.started:1|c");
+            w.finish(Duration::from_secs(1));
+        }
+        let rows = w.finish(Duration::from_secs(1));
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(w.hosts.len(), 1);
+        w.add(b"realm.new.connection.started:1|c");
+        assert_eq!(w.dropped, 0);
     }
 
     #[test]
