@@ -403,3 +403,88 @@ fn udp_reconnects_after_repeated_errors_to_a_dead_port() {
     let (sent, got) = present_phase(&e, &rx, &mut lat, 1_000);
     assert_eq!(sent, got);
 }
+
+/// Attack findings 13 and 14: a Unix receiver that never reads. Each blocked send waited the
+/// 200 ms write timeout, once per datagram of a flush, and the flusher held the registry lock
+/// meanwhile, so the first use of a new name waited too.
+#[test]
+#[cfg(unix)]
+fn items_13_14_a_receiver_that_never_reads_delays_neither_flush_nor_new_names() {
+    use std::os::unix::io::AsRawFd;
+    use std::os::unix::net::UnixDatagram;
+    let path = temp_socket_path("never-reads");
+    let rx = UnixDatagram::bind(&path).unwrap();
+    let size: libc::c_int = 4096;
+    // SAFETY: a valid socket and a c_int option value of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            rx.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+    let e = Emitter::builder()
+        .unix_socket(&path)
+        .prefix("p")
+        .max_payload(512)
+        .flush_interval(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let counters: Vec<_> = (0..300)
+        .map(|i| e.counter(&format!("never.reads.c{i}")).unwrap())
+        .collect();
+    // Fill the receiver's queue, then time flushes of about 20 datagrams each.
+    let mut worst_flush = Duration::ZERO;
+    for _ in 0..4 {
+        for c in &counters {
+            c.increment(1);
+        }
+        let t = Instant::now();
+        let _ = e.flush();
+        worst_flush = worst_flush.max(t.elapsed());
+    }
+    // New names while another thread flushes into the full queue.
+    let flusher = {
+        let e = e.clone();
+        let counters = counters.clone();
+        std::thread::spawn(move || {
+            let end = Instant::now() + Duration::from_millis(1500);
+            while Instant::now() < end {
+                for c in &counters {
+                    c.increment(1);
+                }
+                let _ = e.flush();
+            }
+        })
+    };
+    let mut worst_name = Duration::ZERO;
+    for i in 0..60 {
+        let t = Instant::now();
+        let c = e.counter(&format!("never.reads.new{i}")).unwrap();
+        c.increment(1);
+        worst_name = worst_name.max(t.elapsed());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    flusher.join().unwrap();
+    let st = e.stats();
+    println!(
+        "FIGURE never_reads: worst flush of ~20 datagrams {worst_flush:?}, worst first use of a \
+         name during flushes {worst_name:?}; send_errors {}",
+        st.send_errors
+    );
+    assert!(st.send_errors > 0, "{st:?}");
+    assert!(
+        worst_flush < Duration::from_millis(800),
+        "a flush took {worst_flush:?}"
+    );
+    assert!(
+        worst_name < Duration::from_millis(100),
+        "a new name took {worst_name:?}"
+    );
+    e.close();
+    drop(rx);
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}

@@ -2,6 +2,8 @@
 //! transport, run by the flusher thread every interval and by `flush()` / `close()`.
 
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::io::ErrorKind;
+use std::sync::Arc;
 use std::vec::Vec;
 
 use super::registry::Meta;
@@ -85,6 +87,9 @@ struct Sender<'a> {
     /// between failing and succeeding (each ICMP error fails the next send).
     recent: &'a mut u32,
     first: Option<EmitError>,
+    /// A send of this flush timed out (a receiver that does not read): the rest of the flush's
+    /// datagrams are dropped and counted instead of each waiting the write timeout.
+    blocked: bool,
 }
 
 impl Sender<'_> {
@@ -98,6 +103,10 @@ impl Sender<'_> {
     }
 
     fn send(&mut self, datagram: &[u8]) {
+        if self.blocked {
+            self.stats.send_errors.fetch_add(1, Relaxed);
+            return;
+        }
         match self.transport.send(datagram) {
             Ok(()) => {
                 self.stats.packets_sent.fetch_add(1, Relaxed);
@@ -108,6 +117,7 @@ impl Sender<'_> {
             }
             Err(e) => {
                 self.stats.send_errors.fetch_add(1, Relaxed);
+                self.blocked = matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut);
                 self.report(EmitError::send(&e));
                 *self.recent = (*self.recent << 1) | 1;
                 if (*self.recent & 0xffff).count_ones() >= RECONNECT_AFTER {
@@ -243,6 +253,7 @@ impl Shared {
             errors,
             recent: recent_sends,
             first: None,
+            blocked: false,
         };
         // Validated at build; should this ever fail, report it and send nothing.
         let enc = match Encoder::new(cfg.dialect, &cfg.prefix, &global).and_then(|e| {
@@ -285,38 +296,50 @@ impl Shared {
                 }
             }
         }
-        // Custom counters and gauges.
-        {
+        // Custom counters and gauges: taken under the registry lock, encoded and sent after it
+        // (a send may wait on a slow socket; the first use of a new name must not).
+        let (counters, gauges) = {
             let reg = self.registry.lock();
+            let counters: Vec<(Arc<Meta>, u64)> = reg
+                .counters
+                .iter()
+                .filter_map(|(meta, slot)| {
+                    let n = slot.take();
+                    (n != 0).then(|| (Arc::clone(meta), n))
+                })
+                .collect();
+            let gauges: Vec<(Arc<Meta>, GaugeValue)> = reg
+                .gauges
+                .iter()
+                .filter_map(|(meta, cell)| cell.get().map(|v| (Arc::clone(meta), v)))
+                .collect();
+            (counters, gauges)
+        };
+        {
             let mut tags: Vec<Tag<'_>> = Vec::new();
-            for (meta, slot) in &reg.counters {
-                let n = slot.take();
-                if n != 0 {
-                    meta.tags_into(&mut tags);
-                    out.line(|b| {
-                        enc.encode(
-                            b,
-                            &meta.name,
-                            Value::Int(n as i64),
-                            crate::wire::MetricType::Counter,
-                            &tagged(&tags),
-                        )
-                    });
-                }
+            for (meta, n) in &counters {
+                meta.tags_into(&mut tags);
+                out.line(|b| {
+                    enc.encode(
+                        b,
+                        &meta.name,
+                        Value::Int(*n as i64),
+                        crate::wire::MetricType::Counter,
+                        &tagged(&tags),
+                    )
+                });
             }
-            for (meta, cell) in &reg.gauges {
-                if let Some(v) = cell.get() {
-                    meta.tags_into(&mut tags);
-                    out.line(|b| {
-                        enc.encode(
-                            b,
-                            &meta.name,
-                            gauge_value(v),
-                            crate::wire::MetricType::Gauge,
-                            &tagged(&tags),
-                        )
-                    });
-                }
+            for (meta, v) in &gauges {
+                meta.tags_into(&mut tags);
+                out.line(|b| {
+                    enc.encode(
+                        b,
+                        &meta.name,
+                        gauge_value(*v),
+                        crate::wire::MetricType::Gauge,
+                        &tagged(&tags),
+                    )
+                });
             }
         }
         // Samples, one line each, in the order they were recorded.
