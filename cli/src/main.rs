@@ -211,15 +211,20 @@ fn decode(mut args: Vec<String>) -> Result<ExitCode, CliError> {
         // A line is at most MAX_LINE bytes (without its `\n`), so that endless input without
         // newlines cannot exhaust memory. A longer one is one error for that line: its rest is
         // skipped up to the next `\n` (never decoded as lines of its own) without buffering it.
+        // (A CR before the LF, or at the very end, is not counted, as in the wasm decoder.)
         let n = (&mut input)
-            .take(MAX_LINE as u64 + 1)
+            .take(MAX_LINE as u64 + 2)
             .read_until(b'\n', &mut line)?;
         if n == 0 {
             break;
         }
         line_no += 1;
-        if line.len() > MAX_LINE && line.last() != Some(&b'\n') {
-            loop {
+        let content = match line.as_slice() {
+            [l @ .., b'\r', b'\n'] | [l @ .., b'\n'] | [l @ .., b'\r'] => l.len(),
+            l => l.len(),
+        };
+        if content > MAX_LINE {
+            while line.last() != Some(&b'\n') {
                 let buf = input.fill_buf()?;
                 if buf.is_empty() {
                     break;
@@ -227,7 +232,7 @@ fn decode(mut args: Vec<String>) -> Result<ExitCode, CliError> {
                 match buf.iter().position(|&c| c == b'\n') {
                     Some(i) => {
                         input.consume(i + 1);
-                        break;
+                        line.push(b'\n');
                     }
                     None => {
                         let k = buf.len();

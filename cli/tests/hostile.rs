@@ -125,6 +125,19 @@ fn item_9_over_long_line_is_one_error_and_decoding_resumes() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 2, "{stdout}");
     assert!(!stdout.contains("longer than"), "{stdout}");
+
+    // A CR before the LF is not counted (as in the wasm decoder); one byte more is.
+    for (extra, eol, too_long) in [(0, "\r\n", false), (1, "\n", true), (1, "\r\n", true)] {
+        let mut input = vec![b'x'; (1 << 24) + extra];
+        input.extend_from_slice(eol.as_bytes());
+        input.extend_from_slice(b"realm.h.connection.online:1|g\n");
+        let out = decode(&input);
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines.len(), 2, "{extra} {eol:?}: {stdout}");
+        assert_eq!(lines[0].contains("longer than"), too_long, "{stdout}");
+        assert!(lines[1].starts_with(r#"{"line":2,"name":"realm.h.connection.online""#));
+    }
 }
 
 #[test]
