@@ -335,6 +335,11 @@ fn panicking_error_callback_does_not_stop_counting_or_flushing() {
             flush_errors += 1;
         }
     }
+    // Attack finding 15: every caught panic is counted (each call of the callback panicked).
+    // The flusher may be inside a call right now: read the count, then the calls.
+    let panics = e.stats().callback_panics;
+    assert!(panics >= 5, "{:?}", e.stats());
+    assert!(panics <= calls.load(Ordering::Relaxed), "{:?}", e.stats());
     // Delivery still works once a daemon appears.
     let Some(s) = rebind(port) else {
         eprintln!("port {port} taken by someone else; skipping the delivery half");

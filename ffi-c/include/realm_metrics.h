@@ -439,6 +439,10 @@ typedef struct realm_metrics_stats {
    * Custom names registered.
    */
   uint64_t registered;
+  /**
+   * Panics of the error callback, caught (counting and flushing go on).
+   */
+  uint64_t callback_panics;
 } realm_metrics_stats;
 
 /**

@@ -453,6 +453,8 @@ pub struct realm_metrics_stats {
     pub dropped_protocol_versions: u64,
     /// Custom names registered.
     pub registered: u64,
+    /// Panics of the error callback, caught (counting and flushing go on).
+    pub callback_panics: u64,
 }
 
 /// Write the emitter's counters into `*out`.
@@ -486,6 +488,7 @@ pub unsafe extern "C" fn realm_metrics_get_stats(
                 dropped_samples: s.dropped_samples,
                 dropped_protocol_versions: s.dropped_protocol_versions,
                 registered: s.registered,
+                callback_panics: s.callback_panics,
             }
         };
         REALM_METRICS_OK

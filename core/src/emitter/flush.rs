@@ -33,6 +33,7 @@ pub(crate) struct StatCells {
     reconnects: AtomicU64,
     lines_dropped_oversize: AtomicU64,
     encode_errors: AtomicU64,
+    callback_panics: AtomicU64,
 }
 
 impl StatCells {
@@ -45,6 +46,7 @@ impl StatCells {
         s.reconnects = self.reconnects.load(Relaxed);
         s.lines_dropped_oversize = self.lines_dropped_oversize.load(Relaxed);
         s.encode_errors = self.encode_errors.load(Relaxed);
+        s.callback_panics = self.callback_panics.load(Relaxed);
     }
 }
 
@@ -229,8 +231,11 @@ impl Shared {
     pub(crate) fn report_all(&self, errors: &[EmitError]) {
         if let Some(cb) = &self.on_error {
             for e in errors {
-                // A panicking callback must not take the flusher (or the caller) down.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(e)));
+                // A panicking callback must not take the flusher (or the caller) down; the
+                // panic is counted.
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(e))).is_err() {
+                    self.stats.callback_panics.fetch_add(1, Relaxed);
+                }
             }
         }
     }

@@ -166,6 +166,8 @@ pub struct Stats {
     pub dropped_protocol_versions: u64,
     /// Custom names registered (at most the bound).
     pub registered: u64,
+    /// Panics of the error callback, caught (counting and flushing go on).
+    pub callback_panics: u64,
 }
 
 /// The emitter's fixed configuration.
