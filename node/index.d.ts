@@ -118,6 +118,8 @@ export interface EmitterStats {
   droppedProtocolVersions: number
   /** Custom names registered. */
   registered: number
+  /** Panics of the error callback's native side, caught (counting and flushing go on). */
+  callbackPanics: number
 }
 
 /**

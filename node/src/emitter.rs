@@ -88,6 +88,8 @@ pub struct EmitterStats {
     pub dropped_protocol_versions: f64,
     /// Custom names registered.
     pub registered: f64,
+    /// Panics of the error callback's native side, caught (counting and flushing go on).
+    pub callback_panics: f64,
 }
 
 /// The error callback: called on the JavaScript thread, never keeps the event loop alive.
@@ -721,6 +723,7 @@ impl NativeEmitter {
             dropped_samples: s.dropped_samples as f64,
             dropped_protocol_versions: s.dropped_protocol_versions as f64,
             registered: s.registered as f64,
+            callback_panics: s.callback_panics as f64,
         }
     }
 }
