@@ -34,7 +34,7 @@ cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
 cargo_tool cbindgen "$CBINDGEN_VERSION" cbindgen
 
 # Debian packages.
-pkgs=(chromium binaryen valgrind influxdb influxdb-client cmake pkg-config libcjson-dev prometheus-alertmanager)
+pkgs=(chromium binaryen valgrind influxdb influxdb-client graphite-carbon python3-whisper cmake pkg-config libcjson-dev prometheus-alertmanager)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,30 +12,8 @@
 // Exits 1 with the differences when that does not happen within the deadline (default 30 s,
 // PIPELINE_DEADLINE_MS). Prints one summary line per prefix.
 
-// The events every sender records (core/examples/pipeline_sender.rs, sender.c, sender.js).
-const COUNTERS = {
-  'client.unsyncable': 1,
-  'session.started': 3, // +1, +2
-  'session.failed': 2,
-  'session.terminated': 2, // +1 in each batch
-  'connection.started': 7, // 4 + 3 increments of 1
-  'connection.failed': 4,
-  'connection.terminated': 5,
-  'authentication.failed': 6,
-  'permission.denied': 8,
-  'protocol.violated': 9,
-  'protocol.bytes.received': 1234, // +1000, +234 (the counter twin)
-  'protocol.bytes.sent': 4097, // +4096, +1
-  'protocol.24.used': 3,
-  'protocol.26.used': 2,
-};
-const GAUGES = {
-  'session.online': 11,
-  'connection.online': 42, // set 40, add 2
-  'realms.open': -3, // set 5, add -8: a negative absolute gauge (0|g then -3|g on the wire)
-  'protocol.bytes.received': 987654, // the gauge twin: set 1000, then 987654
-  'protocol.bytes.sent': 5000000000, // set 123, then beyond 32 bits
-};
+// The events every sender records: expected.js.
+const { COUNTERS, GAUGES } = require('./expected.js');
 const MEASUREMENTS = [...new Set([...Object.keys(COUNTERS), ...Object.keys(GAUGES)])].sort();
 
 const [url, db, ...prefixes] = process.argv.slice(2);

@@ -3,13 +3,18 @@
 # same ROS events to the real Etsy statsd daemon (npm `statsd`, pinned in package-lock.json),
 # whose graphite backend writes into InfluxDB 1.x (Debian `influxdb`) through its graphite
 # listener; check.js then asserts the exact counter sums and last gauge values per binding.
+# The same packets also reach Graphite itself: statsd's repeater backend copies every datagram
+# to a second statsd whose graphite backend writes into carbon-cache (Debian `graphite-carbon`);
+# check-graphite.js reads its whisper files with whisper-fetch (Debian `python3-whisper`) and
+# asserts the same sums and last values (expected.js).
 #
 #   bash tests/pipeline/run.sh          (from anywhere; needs Rust, Node >= 18, a C compiler)
 #
-# Installs what is missing, idempotently (npm ci for statsd; apt-get for influxd). Runs both
-# daemons by hand on free loopback ports with all their data in a temporary folder, and stops
-# them (by PID) on exit, whatever happens. Each binding sends under its own random host
-# (realm.pipe-<binding>-<random>), so other traffic on this machine cannot change the result.
+# Installs what is missing, idempotently (npm ci for statsd; apt-get for influxd, carbon-cache
+# and whisper-fetch). Runs the daemons by hand on free loopback ports with all their data in a
+# temporary folder, and stops them (by PID) on exit, whatever happens. Each binding sends under
+# its own random host (realm.pipe-<binding>-<random>), so other traffic on this machine cannot
+# change the result.
 # Environment: CARGO_TARGET_DIR (default <repo>/target), PIPELINE_KEEP=1 keeps the temporary
 # folder, PIPELINE_DEADLINE_MS (default 30000) bounds the wait for the data to land.
 set -euo pipefail
@@ -62,14 +67,20 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------------------------------------
-log "install: InfluxDB 1.x, Etsy statsd"
-if ! command -v influxd >/dev/null 2>&1; then
+log "install: InfluxDB 1.x, Graphite (carbon-cache, whisper), Etsy statsd"
+if ! command -v influxd >/dev/null 2>&1 || ! command -v carbon-cache >/dev/null 2>&1 ||
+  ! command -v whisper-fetch >/dev/null 2>&1; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends influxdb influxdb-client
+  # graphite-carbon's postinst may enable a carbon-cache service on the default ports: this
+  # test never uses it (its own carbon-cache runs on free ports, below).
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    influxdb influxdb-client graphite-carbon python3-whisper
 fi
 influxd version
+dpkg-query -W -f='graphite-carbon ${Version}, ' graphite-carbon
+dpkg-query -W -f='python3-whisper ${Version}\n' python3-whisper
 (
   cd "$here"
   # statsd's optional dependencies (modern-syslog, a native module; hashring, for the proxy)
@@ -191,22 +202,88 @@ influx_url=http://127.0.0.1:$http_port
 log "influxd pid $influx_pid: http 127.0.0.1:$http_port, graphite 127.0.0.1:$graphite_port ($(elapsed))"
 
 # ---------------------------------------------------------------------------------------------
-log "start Etsy statsd on a free UDP port"
-start_statsd() { # -> statsd_pid, statsd_port; 1 when it did not come up
-  local mgmt
+log "start Graphite (carbon-cache) on free loopback ports"
+# The statsd for carbon (below) flushes every 2 s and whisper keeps one point per second: statsd
+# stamps a flush with its rounded unix second, so two flushes (>= 2 s apart) never share a whisper
+# slot (with 1 s flushes two could round to one second, and the second would overwrite the first).
+carbon_flush_ms=2000
+whisper_dir=$tmp/carbon/storage/whisper
+start_carbon() { # -> carbon_pid, carbon_port; 1 when it did not come up
+  local pickle query c=$tmp/carbon
+  read -r carbon_port pickle query < <(node "$here/tools.js" ports tcp 3)
+  mkdir -p "$whisper_dir" "$c/storage/lists" "$c/log"
+  cat >"$c/carbon.conf" <<CARBON
+[cache]
+STORAGE_DIR = $c/storage/
+LOCAL_DATA_DIR = $whisper_dir/
+WHITELISTS_DIR = $c/storage/lists/
+CONF_DIR = $c/
+LOG_DIR = $c/log/
+PID_DIR = $c/
+USER =
+DATABASE = whisper
+ENABLE_LOGROTATION = False
+# No limits: a run creates about 200 whisper files at once.
+MAX_CACHE_SIZE = inf
+MAX_UPDATES_PER_SECOND = inf
+MAX_CREATES_PER_MINUTE = inf
+LINE_RECEIVER_INTERFACE = 127.0.0.1
+LINE_RECEIVER_PORT = $carbon_port
+ENABLE_UDP_LISTENER = False
+PICKLE_RECEIVER_INTERFACE = 127.0.0.1
+PICKLE_RECEIVER_PORT = $pickle
+CACHE_QUERY_INTERFACE = 127.0.0.1
+CACHE_QUERY_PORT = $query
+ENABLE_MANHOLE = False
+ENABLE_AMQP = False
+# No graphite-web here to send tags to.
+ENABLE_TAGS = False
+LOG_LISTENER_CONN_SUCCESS = False
+CARBON
+  cat >"$c/storage-schemas.conf" <<SCHEMAS
+[everything]
+pattern = .*
+retentions = 1s:1h
+SCHEMAS
+  carbon-cache --config="$c/carbon.conf" --pidfile="$c/carbon-cache.pid" --logdir="$c/log" \
+    --nodaemon start >>"$tmp/carbon-cache.log" 2>&1 &
+  carbon_pid=$!
+  pids+=("$carbon_pid")
+  if node "$here/tools.js" wait-tcp "$carbon_port" 20000 &&
+    node "$here/tools.js" wait-tcp "$pickle" 5000 &&
+    node "$here/tools.js" wait-tcp "$query" 5000 &&
+    kill -0 "$carbon_pid" 2>/dev/null; then
+    return 0
+  fi
+  stop_pid "$carbon_pid" carbon-cache
+  return 1
+}
+for attempt in 1 2 3; do
+  start_carbon && break
+  [ "$attempt" -lt 3 ] || { echo "pipeline: carbon-cache did not start" >&2; exit 1; }
+  echo "pipeline: carbon-cache did not come up (port taken?); retrying on other ports" >&2
+done
+log "carbon-cache pid $carbon_pid: line receiver 127.0.0.1:$carbon_port ($(elapsed))"
+
+# ---------------------------------------------------------------------------------------------
+log "start Etsy statsd twice on free UDP ports: to carbon, then to InfluxDB (repeating to the first)"
+# start_statsd NAME GRAPHITE_PORT FLUSH_MS BACKEND_CONFIG -> statsd_pid, statsd_port; 1 when it
+# did not come up
+start_statsd() {
+  local mgmt name=$1
   read -r statsd_port < <(node "$here/tools.js" ports udp 1)
   read -r mgmt < <(node "$here/tools.js" ports tcp 1)
   # `port: 0` would mean 8125 to statsd: always a concrete free port.
-  cat >"$tmp/statsd-config.js" <<EOF
+  cat >"$tmp/$name-config.js" <<EOF
 {
   address: "127.0.0.1",
   port: $statsd_port,
   mgmt_address: "127.0.0.1",
   mgmt_port: $mgmt,
-  backends: ["./backends/graphite"],
+  $4
   graphiteHost: "127.0.0.1",
-  graphitePort: $graphite_port,
-  flushInterval: 1000,
+  graphitePort: $2,
+  flushInterval: $3,
   // Keep sending idle stats (counters as 0, gauges as their last value): the sums and last
   // values checked stay the same, and a late duplicate would show.
   deleteIdleStats: false,
@@ -214,7 +291,7 @@ start_statsd() { # -> statsd_pid, statsd_port; 1 when it did not come up
 }
 EOF
   (cd "$here/node_modules/statsd" &&
-    exec node --require "$here/statsd-compat.js" stats.js "$tmp/statsd-config.js") >>"$tmp/statsd.log" 2>&1 &
+    exec node --require "$here/statsd-compat.js" stats.js "$tmp/$name-config.js") >>"$tmp/$name.log" 2>&1 &
   statsd_pid=$!
   pids+=("$statsd_pid")
   if node "$here/tools.js" statsd-health "$mgmt" 10000; then
@@ -222,11 +299,24 @@ EOF
     sleep 0.3
     kill -0 "$statsd_pid" 2>/dev/null && return 0
   fi
-  stop_pid "$statsd_pid" statsd
+  stop_pid "$statsd_pid" "$name"
   return 1
 }
 for attempt in 1 2 3; do
-  start_statsd && break
+  start_statsd statsd-carbon "$carbon_port" "$carbon_flush_ms" 'backends: ["./backends/graphite"],' && break
+  [ "$attempt" -lt 3 ] || { echo "pipeline: statsd for carbon did not start" >&2; exit 1; }
+  echo "pipeline: statsd for carbon did not come up (port taken?); retrying on other ports" >&2
+done
+statsd_carbon_pid=$statsd_pid
+statsd_carbon_port=$statsd_port
+log "statsd (to carbon) pid $statsd_carbon_pid: udp 127.0.0.1:$statsd_carbon_port ($(elapsed))"
+# The senders' statsd: its graphite backend writes into InfluxDB; its repeater backend copies
+# every datagram it receives, unchanged, to the statsd for carbon (UDP over loopback).
+repeat_to_carbon="backends: [\"./backends/graphite\", \"./backends/repeater\"],
+  repeater: [{ host: \"127.0.0.1\", port: $statsd_carbon_port }],
+  repeaterProtocol: \"udp4\","
+for attempt in 1 2 3; do
+  start_statsd statsd "$graphite_port" 1000 "$repeat_to_carbon" && break
   [ "$attempt" -lt 3 ] || { echo "pipeline: statsd did not start" >&2; exit 1; }
   echo "pipeline: statsd did not come up (port taken?); retrying on other ports" >&2
 done
@@ -257,14 +347,18 @@ log "sent ($(elapsed))"
 # ---------------------------------------------------------------------------------------------
 log "check: InfluxDB $influx_url, database realm"
 node "$here/check.js" "$influx_url" realm "$p_rust" "$p_c" "$p_node"
+log "check: Graphite, whisper files in $whisper_dir ($(elapsed))"
+node "$here/check-graphite.js" "$whisper_dir" "$carbon_flush_ms" "$p_rust" "$p_c" "$p_node"
 
 # ---------------------------------------------------------------------------------------------
-# check.js saw statsd's normal flushes land; its SIGTERM flush would not reach graphite anyway.
-log "stop statsd and influxd"
+# Both checks saw statsd's normal flushes land; its SIGTERM flush would not reach graphite anyway.
+log "stop both statsd, carbon-cache and influxd"
 stop_pid "$statsd_pid" statsd
+stop_pid "$statsd_carbon_pid" statsd-carbon
+stop_pid "$carbon_pid" carbon-cache
 stop_pid "$influx_pid" influxd
 pids=()
-for pid in "$statsd_pid" "$influx_pid"; do
+for pid in "$statsd_pid" "$statsd_carbon_pid" "$carbon_pid" "$influx_pid"; do
   if kill -0 "$pid" 2>/dev/null; then
     echo "pipeline: pid $pid still running" >&2
     exit 1
