@@ -32,7 +32,7 @@ ASAN_OPTIONS=detect_leaks=1 "$out/test_ffi_cpp_asan"
 
 echo "== valgrind (no leaks, no errors)"
 cc -std=c11 "${flags[@]}" tests/c/test_ffi.c -o "$out/test_ffi" "${libs[@]}" -lcjson
-REALM_TEST_ITERATIONS=20000 valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
+REALM_TEST_ITERATIONS=20000 REALM_TEST_SKIP_FORK=1 valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
   --errors-for-leak-kinds=definite,indirect --error-exitcode=1 "$out/test_ffi" tests/vectors
 
 echo "== CMake example via pkg-config"

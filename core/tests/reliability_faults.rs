@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use emitter_support::{temp_socket_path, Receiver, Totals};
-use realm_metrics::emitter::Emitter;
+use realm_metrics::emitter::{EmitError, Emitter};
 use realm_metrics::Metric;
 
 const NAME: &str = "p.connection.started";
@@ -492,4 +492,61 @@ fn items_13_14_a_receiver_that_never_reads_delays_neither_flush_nor_new_names() 
     e.close();
     drop(rx);
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+/// Attack finding 12: `fork()` after the emitter was built. The child has a copy of the counts
+/// but no flusher thread: before, its flush sent the parent's counts a second time and its drop
+/// panicked joining a thread it does not have. Now the child is told (`Forked`) and sends
+/// nothing; the parent's counts arrive once.
+#[test]
+#[cfg(unix)]
+fn item_12_fork_after_build_sends_once_and_tells_the_child() {
+    let rx = Receiver::new();
+    let e = Emitter::builder()
+        .address(rx.address())
+        .prefix("forked")
+        .flush_interval(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    e.count(Metric::ConnectionStarted, 5).unwrap();
+    // SAFETY: the child only runs the emitter calls below (which return before taking any lock
+    // once forked) inside catch_unwind, then _exit: it never returns into the test harness.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut code = 0;
+            if e.count(Metric::ConnectionStarted, 7).is_err() {
+                code |= 1;
+            }
+            if !matches!(e.flush(), Err(EmitError::Forked)) {
+                code |= 2;
+            }
+            e.close();
+            drop(e);
+            code
+        }))
+        .unwrap_or(99);
+        // SAFETY: ends the child at once, without running the parent's exit handlers.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child forked above.
+    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(waited, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the child ended with status {status:#x} (exit {})",
+        libc::WEXITSTATUS(status)
+    );
+    e.flush().unwrap();
+    assert!(rx.wait_for(Duration::from_secs(5), |t| t
+        .counter("forked.connection.started")
+        >= 5));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        rx.totals().counter("forked.connection.started"),
+        5,
+        "sent once, by the parent"
+    );
 }

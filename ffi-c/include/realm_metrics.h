@@ -108,6 +108,11 @@ typedef enum realm_metrics_status {
    * The message type is not a known realm_metrics_type.
    */
   REALM_METRICS_UNKNOWN_TYPE = 21,
+  /**
+   * The handle was created before fork() and used in the child, where it sends nothing:
+   * create a new one in the child (realm_metrics_free of the old one is safe there).
+   */
+  REALM_METRICS_FORKED = 22,
 } realm_metrics_status;
 
 /**

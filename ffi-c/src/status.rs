@@ -54,12 +54,15 @@ pub enum realm_metrics_status {
     REALM_METRICS_CLOSED = 20,
     /// The message type is not a known realm_metrics_type.
     REALM_METRICS_UNKNOWN_TYPE = 21,
+    /// The handle was created before fork() and used in the child, where it sends nothing:
+    /// create a new one in the child (realm_metrics_free of the old one is safe there).
+    REALM_METRICS_FORKED = 22,
 }
 
 use realm_metrics_status::*;
 
 impl realm_metrics_status {
-    const ALL: [realm_metrics_status; 22] = [
+    const ALL: [realm_metrics_status; 23] = [
         REALM_METRICS_OK,
         REALM_METRICS_NULL_ARGUMENT,
         REALM_METRICS_INVALID_UTF8,
@@ -82,6 +85,7 @@ impl realm_metrics_status {
         REALM_METRICS_PANIC,
         REALM_METRICS_CLOSED,
         REALM_METRICS_UNKNOWN_TYPE,
+        REALM_METRICS_FORKED,
     ];
 
     /// A sentence for humans, NUL-terminated.
@@ -109,6 +113,7 @@ impl realm_metrics_status {
             REALM_METRICS_PANIC => b"an internal panic was caught; the call had no effect\0",
             REALM_METRICS_CLOSED => b"the emitter is closed\0",
             REALM_METRICS_UNKNOWN_TYPE => b"unknown metric type\0",
+            REALM_METRICS_FORKED => b"the handle was created before fork(): create a new one in the child\0",
         }
     }
 }
@@ -139,6 +144,7 @@ impl From<EmitError> for realm_metrics_status {
             EmitError::SampleBufferFull { .. } => REALM_METRICS_SAMPLE_BUFFER_FULL,
             EmitError::InvalidConfig(_) => REALM_METRICS_INVALID_OPTION,
             EmitError::Resolve { .. } => REALM_METRICS_RESOLVE_FAILED,
+            EmitError::Forked => REALM_METRICS_FORKED,
             _ => REALM_METRICS_IO_ERROR,
         }
     }
@@ -188,6 +194,7 @@ const fn code_z(s: realm_metrics_status) -> &'static [u8] {
         REALM_METRICS_PANIC => b"panic\0",
         REALM_METRICS_CLOSED => b"closed\0",
         REALM_METRICS_UNKNOWN_TYPE => b"unknown_type\0",
+        REALM_METRICS_FORKED => b"forked\0",
     }
 }
 

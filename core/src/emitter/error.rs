@@ -75,6 +75,10 @@ pub enum EmitError {
     /// A line longer than the maximum payload was dropped (counted in
     /// [`Stats::lines_dropped_oversize`](super::Stats::lines_dropped_oversize)).
     LineTooLong(LineTooLong),
+    /// The emitter was built before `fork()` and used in the child: it sends nothing there
+    /// (its flusher thread and what was counted before the fork are the parent's). Build a new
+    /// emitter in the child.
+    Forked,
     /// Values were dropped since the last flush (told to the error callback once per flush).
     Dropped {
         /// What was dropped: `"cardinality"`, `"samples"` or `"protocol_versions"`.
@@ -101,6 +105,7 @@ impl EmitError {
             EmitError::Io { .. } => "io_error",
             EmitError::Send { .. } => "send_failed",
             EmitError::LineTooLong(_) => "line_too_long",
+            EmitError::Forked => "forked",
             EmitError::Dropped { .. } => "dropped",
         }
     }
@@ -156,6 +161,9 @@ impl fmt::Display for EmitError {
             EmitError::Io { op, message, .. } => write!(f, "{op}: {message}"),
             EmitError::Send { message, .. } => write!(f, "sending a datagram failed: {message}"),
             EmitError::LineTooLong(e) => write!(f, "{e}; the line was dropped"),
+            EmitError::Forked => f.write_str(
+                "the emitter was built before fork() and sends nothing in the child: build a new one there",
+            ),
             EmitError::Dropped { what, count } => {
                 write!(f, "{count} dropped since the last flush ({what})")
             }

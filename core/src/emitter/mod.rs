@@ -194,6 +194,16 @@ pub(crate) struct Shared {
     stop: Mutex<bool>,
     wake: Condvar,
     on_error: Option<ErrorCallback>,
+    /// The process that built the emitter: after `fork()`, the child has a copy of the state
+    /// but no flusher thread.
+    pid: u32,
+}
+
+impl Shared {
+    /// Whether this is a child process forked after the emitter was built.
+    fn forked(&self) -> bool {
+        std::process::id() != self.pid
+    }
 }
 
 impl core::fmt::Debug for Shared {
@@ -214,6 +224,13 @@ struct Owner {
 impl Owner {
     fn close(&self) {
         if self.shared.closed.swap(true, AcqRel) {
+            return;
+        }
+        if self.shared.forked() {
+            // A forked child: the flusher thread is the parent's (its handle is forgotten, not
+            // joined or detached), and what was counted before the fork is the parent's to
+            // send. Sending it here would deliver it twice.
+            std::mem::forget(self.thread.lock().unwrap_or_else(|e| e.into_inner()).take());
             return;
         }
         {
@@ -475,6 +492,7 @@ impl EmitterBuilder {
             flush: Mutex::new(FlushState::new(transport, max_payload)),
             stats: StatCells::default(),
             closed: AtomicBool::new(false),
+            pid: std::process::id(),
             stop: Mutex::new(false),
             wake: Condvar::new(),
             on_error: self.on_error,
@@ -730,6 +748,9 @@ impl Emitter {
     pub fn flush(&self) -> Result<(), EmitError> {
         if self.shared.closed.load(Acquire) {
             return Ok(());
+        }
+        if self.shared.forked() {
+            return Err(EmitError::Forked);
         }
         self.shared.flush_now()
     }
