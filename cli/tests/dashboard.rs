@@ -290,7 +290,7 @@ fn a_flood_with_a_page_that_never_reads_keeps_memory_bounded() {
 }
 
 #[test]
-fn idle_and_slow_clients_do_not_lock_the_page_out() {
+fn item_5_6_idle_and_slow_clients_do_not_lock_the_page_out() {
     let d = Dash::start("idle");
     // More idle connections than the old server's 64 slots, and clients that trickle a request
     // head one byte at a time.
@@ -402,17 +402,7 @@ fn item_6_one_address_cannot_take_every_page_slot() {
     let (st, _, _) = ws_connect(&d.http, Some(&own));
     assert_eq!(st, 503, "a 17th page from one address");
     // Another address still gets a page.
-    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    sock.bind(
-        &"127.0.0.2:0"
-            .parse::<std::net::SocketAddr>()
-            .unwrap()
-            .into(),
-    )
-    .unwrap();
-    sock.connect(&d.http.parse::<std::net::SocketAddr>().unwrap().into())
-        .unwrap();
-    let mut other: TcpStream = sock.into();
+    let mut other = connect_from("127.0.0.2", &d.http);
     other
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
@@ -541,5 +531,38 @@ fn a_30_second_mixed_attack_leaves_the_page_answering() {
     );
     assert!(peak < 100 * 1024, "peak RSS {peak} KiB");
     assert!(s["series_dropped"].as_u64().unwrap() > 0, "{s}");
+    d.stop();
+}
+
+/// A TCP connection to `to` from the loopback address `from`.
+fn connect_from(from: &str, to: &str) -> TcpStream {
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.bind(
+        &format!("{from}:0")
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
+    sock.connect(&to.parse::<std::net::SocketAddr>().unwrap().into())
+        .unwrap();
+    sock.into()
+}
+
+#[test]
+fn item_6_one_address_cannot_take_every_connection() {
+    let d = Dash::start("per-address-conns");
+    // 300 idle connections from one address: past 256 the server closes them at once.
+    let held: Vec<TcpStream> = (0..300)
+        .map(|_| connect_from("127.0.0.3", &d.http))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let s = d.json("/api/v1/status");
+    assert!(s["http_refused"].as_u64().unwrap() >= 44, "{s}");
+    // Other addresses are served meanwhile.
+    let t = Instant::now();
+    assert_eq!(status(&get(&d, "/")), 200);
+    assert!(t.elapsed() < Duration::from_secs(1));
+    drop(held);
     d.stop();
 }

@@ -280,7 +280,7 @@ fn receiver_never_reads_caller_never_blocks() {
 }
 
 #[test]
-fn panicking_error_callback_does_not_stop_counting_or_flushing() {
+fn item_15_a_panicking_error_callback_is_counted_and_does_not_stop_counting_or_flushing() {
     // Nothing listens on this port: every flush reports errors to a callback that panics.
     let port = UdpSocket::bind("127.0.0.1:0")
         .unwrap()

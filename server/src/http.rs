@@ -5,8 +5,9 @@
 //! the page's own `Origin`, and the page gets a strict CSP. Slow and idle clients cannot hold the
 //! server: a connection must send a complete request head within [`HEADER_TIMEOUT`] (the same
 //! deadline applies while it idles between requests), every request has [`REQUEST_TIMEOUT`],
-//! there are at most [`MAX_CONNECTIONS`] connections and [`MAX_PAGES`] WebSockets, and a page
-//! that stops reading loses datagrams (counted) instead of growing a buffer.
+//! there are at most [`MAX_CONNECTIONS`] connections ([`CONNECTIONS_PER_ADDRESS`] per client
+//! address) and [`MAX_PAGES`] WebSockets ([`PAGES_PER_ADDRESS`] per address), and a page that
+//! stops reading loses datagrams (counted) instead of growing a buffer.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -42,6 +43,8 @@ pub const MAX_CONNECTIONS: usize = 1024;
 pub const MAX_PAGES: usize = 64;
 /// WebSockets from one client address at once (an address cannot take every page slot).
 pub const PAGES_PER_ADDRESS: usize = 16;
+/// Connections from one client address at once (an address cannot take every connection).
+pub const CONNECTIONS_PER_ADDRESS: usize = 256;
 /// A page is pinged this often...
 const PING_EVERY: Duration = Duration::from_secs(15);
 /// ...and closed when nothing (a pong, a close) came from it for this long.
@@ -327,10 +330,14 @@ struct AddressSlot {
 }
 
 impl AddressSlot {
-    fn take(map: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr) -> Option<AddressSlot> {
+    fn take(
+        map: &Arc<Mutex<HashMap<IpAddr, usize>>>,
+        ip: IpAddr,
+        limit: usize,
+    ) -> Option<AddressSlot> {
         let mut m = map.lock().unwrap_or_else(PoisonError::into_inner);
         let n = m.entry(ip).or_insert(0);
-        if *n >= PAGES_PER_ADDRESS {
+        if *n >= limit {
             return None;
         }
         *n += 1;
@@ -369,7 +376,7 @@ async fn ws(State(site): State<Arc<Site>>, upgrade: WebSocketUpgrade, req: Reque
         .extensions()
         .get::<Peer>()
         .map_or(IpAddr::from([0, 0, 0, 0]), |p| p.0);
-    let Some(mine) = AddressSlot::take(&site.pages_by_address, ip) else {
+    let Some(mine) = AddressSlot::take(&site.pages_by_address, ip, PAGES_PER_ADDRESS) else {
         return text(
             StatusCode::SERVICE_UNAVAILABLE,
             "too many pages open from this address\n",
@@ -465,6 +472,7 @@ pub fn app(site: Arc<Site>) -> Router {
 pub async fn serve(listener: tokio::net::TcpListener, site: Arc<Site>) {
     let app = app(Arc::clone(&site));
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let by_address: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(c) => c,
@@ -473,6 +481,11 @@ pub async fn serve(listener: tokio::net::TcpListener, site: Arc<Site>) {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
+        };
+        let Some(mine) = AddressSlot::take(&by_address, peer.ip(), CONNECTIONS_PER_ADDRESS) else {
+            site.stats.http_refused.fetch_add(1, Ordering::Relaxed);
+            drop(stream);
+            continue;
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
             site.stats.http_refused.fetch_add(1, Ordering::Relaxed);
@@ -497,6 +510,7 @@ pub async fn serve(listener: tokio::net::TcpListener, site: Arc<Site>) {
                 .with_upgrades();
             let _ = conn.await;
             drop(slot);
+            drop(mine);
         });
     }
 }
