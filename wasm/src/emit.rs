@@ -206,6 +206,8 @@ pub trait Sink<'a> {
     fn service_check(&mut self, s: &ServiceCheck<'a>);
     /// A malformed line.
     fn error(&mut self, e: &DecodeError);
+    /// Line `line` is longer than `max` bytes (see [`run`]).
+    fn too_long(&mut self, line: usize, max: usize);
 }
 
 /// What [`run`] read.
@@ -217,9 +219,9 @@ pub struct Read {
     pub ascii: bool,
 }
 
-/// Decode `input`, numbering its first line `first_line`. A line longer than `max_line` bytes is
-/// cut into pieces of `max_line` bytes, each decoded and numbered as a line of its own (as the
-/// CLI does with its 16 MiB bound).
+/// Decode `input`, numbering its first line `first_line`. A line longer than `max_line` bytes (not
+/// counting a CR before its LF, or at the end) is one error for that line, "line longer than
+/// <max_line> bytes" at column 1, and is not decoded (as the CLI does with its 16 MiB bound).
 pub fn run<'a, S: Sink<'a>>(
     input: &'a [u8],
     prefix: Option<&str>,
@@ -240,27 +242,20 @@ pub fn run<'a, S: Sink<'a>>(
             pos += f.advance;
             continue;
         }
-        // A line of at most max_line bytes, not counting a CR before its LF (or at the end).
-        let cr_after_max = rest.get(max_line) == Some(&b'\r');
-        let window = rest.get(..max_line.saturating_add(2)).unwrap_or(rest);
-        let newline = window
-            .iter()
-            .position(|&b| b == b'\n')
-            .filter(|&i| i <= max_line || cr_after_max);
-        let (mut line, advance) = match newline {
+        let (mut line, advance) = match rest.iter().position(|&b| b == b'\n') {
             Some(i) => (rest.get(..i).unwrap_or(&[]), i + 1),
-            None if rest.len() > max_line && !(rest.len() == max_line + 1 && cr_after_max) => {
-                (rest.get(..max_line).unwrap_or(&[]), max_line)
-            }
             None => (rest, rest.len()),
         };
         let line_no = first_line + lines;
         lines += 1;
+        // A CR before the LF (or at the end) is not part of the line.
         if let Some((b'\r', l)) = line.split_last() {
             line = l;
         }
         ascii = ascii && line.is_ascii();
-        if !line.is_empty() {
+        if line.len() > max_line {
+            sink.too_long(line_no, max_line);
+        } else if !line.is_empty() {
             sink.begin_line(pos, line.len());
             match decode_line(line, line_no) {
                 Ok(Record::Metric(l)) => {
@@ -296,6 +291,35 @@ pub fn push_error(errors: &mut Vec<u32>, msg: &mut Vec<u8>, e: &DecodeError) {
     errors.extend_from_slice(&[e.line as u32, e.column as u32, msg.len() as u32]);
     write_detail(e, msg);
     errors.push(msg.len() as u32);
+}
+
+/// Append the error of a line longer than `max` bytes (see [`run`]) to `errors` and `msg`, as
+/// [`push_error`] does.
+pub fn push_too_long(errors: &mut Vec<u32>, msg: &mut Vec<u8>, line: usize, max: usize) {
+    errors.extend_from_slice(&[line as u32, 1, msg.len() as u32]);
+    write_too_long(max, msg);
+    errors.push(msg.len() as u32);
+}
+
+/// Append `"line longer than <max> bytes"` (the text of `realm-metrics decode`), without
+/// pulling in `core::fmt`.
+pub fn write_too_long(max: usize, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"line longer than ");
+    let mut digits = [0u8; 20];
+    let mut n = max;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(i..).unwrap_or(&[]));
+    out.extend_from_slice(b" bytes");
 }
 
 /// Append the error text of `e` (the same text as `DecodeError::detail()`, without pulling in
@@ -909,6 +933,15 @@ impl<'a> Sink<'a> for Tape<'a, '_> {
         self.u.push(self.msg.len() as u32);
         self.errors += 1;
     }
+
+    fn too_long(&mut self, line: usize, max: usize) {
+        self.header(kind::ERROR, 0, line);
+        self.u.push(1);
+        self.u.push(self.msg.len() as u32);
+        write_too_long(max, self.msg);
+        self.u.push(self.msg.len() as u32);
+        self.errors += 1;
+    }
 }
 
 #[cfg(test)] // the reference the arena is tested against
@@ -1078,6 +1111,11 @@ impl<'a> Sink<'a> for Columns<'a, '_> {
     fn error(&mut self, e: &DecodeError) {
         let b = &mut *self.bufs;
         push_error(&mut b.errors, &mut b.msg, e);
+    }
+
+    fn too_long(&mut self, line: usize, max: usize) {
+        let b = &mut *self.bufs;
+        push_too_long(&mut b.errors, &mut b.msg, line, max);
     }
 }
 
@@ -1321,6 +1359,11 @@ impl<'a> Sink<'a> for ArenaColumns<'a, '_> {
         let b = &mut *self.arena;
         push_error(&mut b.errors, &mut b.msg, e);
     }
+
+    fn too_long(&mut self, line: usize, max: usize) {
+        let b = &mut *self.arena;
+        push_too_long(&mut b.errors, &mut b.msg, line, max);
+    }
 }
 
 /// Collects a byte stream and hands out complete lines for the streaming decoder.
@@ -1330,14 +1373,31 @@ pub struct LineBuffer {
     pub pending: Vec<u8>,
     /// Lines handed out so far.
     pub lines: usize,
+    /// The line being read was handed out as longer than the bound: drop its rest, up to and
+    /// with the next `\n`.
+    pub skipping: bool,
 }
 
 impl LineBuffer {
     /// Append `chunk`; return how many leading bytes of `pending` are ready to decode: up to the
-    /// last `\n`, plus whole `max_line` pieces of a longer unterminated tail but its last one
-    /// (see [`run`]), so that the result never depends on where the chunks split.
+    /// last `\n`, and all of them when the unterminated tail is already longer than `max_line`
+    /// (not counting a CR at its end, which may be the start of a CRLF). [`run`] reports such a
+    /// tail as one line longer than the bound; the rest of that line, up to the next `\n`, is
+    /// then dropped as it comes, never buffered. So the result never depends on where the chunks
+    /// split, and the buffer holds at most `max_line + 2` bytes of an unterminated line.
     pub fn push(&mut self, chunk: &[u8], max_line: usize) -> usize {
         let max_line = max_line.max(1);
+        let mut chunk = chunk;
+        if self.skipping {
+            let Some(i) = chunk.iter().position(|&b| b == b'\n') else {
+                return 0;
+            };
+            self.skipping = false;
+            // Normally nothing is pending here. If the over-long tail is still there (its decoding
+            // failed), keep the `\n` that ends it.
+            let from = if self.pending.is_empty() { i + 1 } else { i };
+            chunk = chunk.get(from..).unwrap_or(&[]);
+        }
         let scan_from = self.pending.len();
         self.pending.extend_from_slice(chunk);
         let ready = match self.pending.get(scan_from..) {
@@ -1347,21 +1407,22 @@ impl LineBuffer {
                 .map_or(0, |i| scan_from + i + 1),
             None => 0,
         };
-        // Cut an unterminated tail into pieces of max_line bytes as `run` would, but keep the last
-        // piece, even a whole one: a line break may come next, and `run` reads a piece and the
-        // LF or CRLF after it as one line. A CR at the very end may be the start of that CRLF.
         let tail = self.pending.len() - ready;
         let cr = usize::from(tail > 0 && self.pending.last() == Some(&b'\r'));
-        let content = tail - cr;
-        if content > max_line {
-            let keep = match content % max_line {
-                0 => max_line,
-                k => k,
-            };
-            ready + content - keep
+        if tail - cr > max_line {
+            // Enough of the tail for `run` to see that it is too long.
+            self.pending
+                .truncate(ready.saturating_add(max_line).saturating_add(2));
+            self.skipping = true;
+            self.pending.len()
         } else {
             ready
         }
+    }
+
+    /// The current line ends here (a flush): stop dropping the rest of an over-long one.
+    pub fn end_line(&mut self) {
+        self.skipping = false;
     }
 
     /// Forget the first `n` bytes, which held `lines` lines.
@@ -1402,6 +1463,9 @@ mod tests {
         }
         fn error(&mut self, e: &DecodeError) {
             self.0.push(format!("{e:?}"));
+        }
+        fn too_long(&mut self, line: usize, max: usize) {
+            self.0.push(format!("too long: line {line}, max {max}"));
         }
     }
 
@@ -1553,6 +1617,9 @@ mod tests {
         fn error(&mut self, e: &DecodeError) {
             self.0.error(e);
         }
+        fn too_long(&mut self, line: usize, max: usize) {
+            self.0.too_long(line, max);
+        }
     }
 
     /// The tape's direct path for common-shape lines writes exactly the words and numbers its
@@ -1654,16 +1721,58 @@ mod tests {
         assert_eq!(&lb.pending[..n], b"a:1|c\n");
         lb.consume(n, 1);
         assert_eq!(lb.pending, b"b:2");
-        // An unterminated tail longer than the bound is handed out in whole pieces.
-        assert_eq!(lb.push(b"0123456789", 4), 12);
+        // An unterminated tail longer than the bound is handed out at once, cut to what shows
+        // that it is too long, and its rest is dropped up to the next \n.
+        // ("b:2" is the start of this line.)
+        assert_eq!(lb.push(b"0123456789", 4), 6);
         let mut log = Log::default();
-        assert_eq!(run(&lb.pending[..12], None, 1, 4, &mut log).lines, 3);
-        assert_eq!(log.0.len(), 3);
+        assert_eq!(run(&lb.pending[..6], None, 2, 4, &mut log).lines, 1);
+        assert_eq!(log.0, ["too long: line 2, max 4"]);
+        lb.consume(6, 1);
+        assert_eq!(lb.push(b"abc", 4), 0);
+        assert!(lb.pending.is_empty());
+        let n = lb.push(b"de\nx:1|c\nyz", 4);
+        assert_eq!(&lb.pending[..n], b"x:1|c\n");
+        lb.consume(n, 1);
+        // A CR at the end may start a CRLF: 4 bytes and a CR wait; another byte makes 5.
+        assert_eq!(lb.push(b"\nabcd\r", 4), 3);
+        lb.consume(3, 1);
+        assert_eq!(lb.push(b"\n", 4), 6);
+        lb.consume(6, 1);
+        assert_eq!(lb.push(b"abcd\r", 4), 0);
+        assert_eq!(lb.push(b"e", 4), 6);
+        assert!(lb.skipping);
+        // A line longer than the bound is one error, and the next line is decoded.
         let mut log = Log::default();
-        // "abcd" "efgh" (ends at the \n) "a:1|" "c": a line longer than the bound is cut.
-        let n = run(b"abcdefgh\na:1|c", None, 1, 4, &mut log);
-        assert_eq!(n.lines, 4, "{:?}", log.0);
-        assert!(log.0[3].starts_with("DecodeError { line: 4, column: 2"));
+        let n = run(
+            b"abcdefgh\na:1|c\nabcde\r\nabcdef\r\nabcde\r",
+            None,
+            1,
+            5,
+            &mut log,
+        );
+        assert_eq!(n.lines, 5, "{:?}", log.0);
+        assert_eq!(log.0[0], "too long: line 1, max 5");
+        assert!(log.0[1].starts_with("2 a "), "{:?}", log.0);
+        assert!(
+            log.0[2].starts_with("DecodeError { line: 3,"),
+            "{:?}",
+            log.0
+        );
+        assert_eq!(log.0[3], "too long: line 4, max 5");
+        assert!(
+            log.0[4].starts_with("DecodeError { line: 5,"),
+            "{:?}",
+            log.0
+        );
+        assert_eq!(log.0.len(), 5);
+        let mut msg = Vec::new();
+        write_too_long(16 << 20, &mut msg);
+        write_too_long(0, &mut msg);
+        assert_eq!(
+            msg,
+            b"line longer than 16777216 bytesline longer than 0 bytes"
+        );
     }
 
     /// The in-place arena (also after growing, and after compaction) holds exactly what the

@@ -62,9 +62,10 @@ export interface ColumnsOptions extends DecodeOptions {
 /** Options of `new Decoder()`. */
 export interface DecoderOptions extends DecodeOptions {
   /**
-   * A line longer than this many bytes is cut into pieces of this size, each decoded (and
-   * numbered) as a line of its own, so that a stream without newlines cannot grow the buffer
-   * without bound. Default 16 MiB, as in `realm-metrics decode`.
+   * A line longer than this many bytes (not counting a CR before its LF) is one error,
+   * `{ line, column: 1, message: "line longer than <maxLineBytes> bytes" }`; its rest is
+   * dropped up to the next line break without being buffered, so that a stream without
+   * newlines cannot grow the buffer without bound. Default 16 MiB, as in `realm-metrics decode`.
    */
   maxLineBytes?: number;
 }
@@ -711,10 +712,12 @@ impl Decoder {
         if take_high(&self.js) {
             self.buf.push(REPLACEMENT, self.max_line);
         }
-        with_scratch(|s| {
+        let result = with_scratch(|s| {
             let n = self.buf.pending.len();
             self.decode_ready("Decoder.flush", s, n)
-        })
+        })?;
+        self.buf.end_line();
+        Ok(result)
     }
 
     /// `flush()`, then start over: the next `push()` is line 1 of a new stream.

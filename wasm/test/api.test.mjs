@@ -319,17 +319,25 @@ describe('Decoder', () => {
     }
   });
 
-  test('maxLineBytes bounds the buffer: longer lines are cut into pieces', () => {
+  test('maxLineBytes bounds the buffer: a longer line is one error, its rest is dropped', () => {
     const d = new wasm.Decoder({ maxLineBytes: 8 });
     const r = d.push('x'.repeat(20));
-    assert.equal(r.errors.length, 2);
-    assert.equal(d.bufferedBytes, 4);
+    assert.deepStrictEqual(r.errors, [{ line: 1, column: 1, message: 'line longer than 8 bytes' }]);
+    assert.equal(d.bufferedBytes, 0);
+    assert.equal(d.linesRead, 1);
+    const rest = d.push('y:1|c'.repeat(100));
+    assert.deepStrictEqual([rest.metrics, rest.errors, d.bufferedBytes], [[], [], 0]);
     const r2 = d.push('\na:1|c\n');
-    assert.deepStrictEqual(r2.errors.map((e) => e.line), [3]);
-    assert.deepStrictEqual(r2.metrics.map((m) => m.line), [4]);
+    assert.deepStrictEqual(r2.errors, []);
+    assert.deepStrictEqual(r2.metrics.map((m) => m.line), [2]);
+    // flush() ends the over-long line too: the next push() starts a new line.
+    assert.deepStrictEqual(d.push('z'.repeat(9)).errors.map((e) => e.line), [3]);
+    assert.equal(d.flush().errors.length, 0);
+    assert.deepStrictEqual(d.push('b:2|c\n').metrics.map((m) => m.line), [4]);
+    d.free();
   });
 
-  test('with maxLineBytes, CRLF lines decode the same however they are chunked', () => {
+  test('with maxLineBytes, CRLF lines decode the same however they are chunked; longer ones are one error', () => {
     // A CR before the LF is not part of the line, also when the line is maxLineBytes long.
     const text = 'a:1|c\r\nk:22|c\r\nlonger:1|c\r\nxy\r\n\r\nabcdef\r\nq:1|c\r';
     const bytes = enc.encode(text);
@@ -337,7 +345,11 @@ describe('Decoder', () => {
       const one = new wasm.Decoder({ maxLineBytes: max });
       const want = concatResults([one.push(text), one.end()]);
       if (max === 5) {
-        assert.deepStrictEqual(want.metrics.map((m) => [m.line, m.name]), [[1, 'a'], [5, 'r'], [10, 'q']]);
+        assert.deepStrictEqual(want.metrics.map((m) => [m.line, m.name]), [[1, 'a'], [7, 'q']]);
+        assert.deepStrictEqual(
+          want.errors.map((e) => [e.line, e.column, e.message.startsWith('line longer')]),
+          [[2, 1, true], [3, 1, true], [4, 3, false], [6, 1, true]],
+        );
       }
       const pieces = [...Array(bytes.length + 1).keys()].map((at) => [bytes.subarray(0, at), bytes.subarray(at)]);
       pieces.push([...bytes].map((b) => Uint8Array.of(b)));
@@ -346,6 +358,68 @@ describe('Decoder', () => {
         const got = concatResults([...chunks.map((c) => d.push(c)), d.end()]);
         assert.deepStrictEqual(got, want, `maxLineBytes ${max}, ${chunks.length} chunks`);
         d.free();
+      }
+    }
+  });
+  test('item 9: an over-long line is one error and decoding resumes at the next line, for every chunking', () => {
+    const tooLong = (line, max) => ({ line, column: 1, message: `line longer than ${max} bytes` });
+    // The finding: 16 MiB of 'x' (the default bound), then a line from a host `evil`.
+    const big = 16 * 1024 * 1024;
+    const attack = enc.encode(
+      'x'.repeat(big) + 'realm.evil.connection.started:1|c\nrealm.h.connection.online:1|g\n',
+    );
+    for (const size of [attack.length, 1 << 20, 65537]) {
+      const d = new wasm.Decoder();
+      const parts = [];
+      for (let pos = 0; pos < attack.length; pos += size) {
+        parts.push(d.push(attack.subarray(pos, pos + size)));
+        assert.ok(d.bufferedBytes <= big + 2, `${d.bufferedBytes} bytes buffered`);
+      }
+      parts.push(d.end());
+      const r = concatResults(parts);
+      assert.deepStrictEqual(r.errors, [tooLong(1, big)], `chunks of ${size}`);
+      assert.deepStrictEqual(r.metrics.map((m) => [m.line, m.host, m.metric]), [[2, 'h', 'connection.online']]);
+      d.free();
+    }
+    // Small bounds: every split point, and byte by byte; LF and CRLF; a CR before the LF does
+    // not count, one more byte does.
+    for (const max of [5, 6, 7, 8, 9]) {
+      const x = (c, n) => c.repeat(n);
+      const head = 'a:1|c\n' + x('x', max + 1) + '\n' + x('x', max) + 'realm.evil.connection.started:1|c\r\n' +
+        'k:2|c\r\n' + x('y', max) + '\r\n' + x('z', max) + '\r\r\nb:3|c\n\n' + x('w', max + 3) + '\rq:1|c\ne:4|c\n';
+      const tails = [
+        [x('v', 3 * max), [tooLong(11, max)]],
+        [x('v', max) + '\r', [{ line: 11, column: max + 1, message: "expected ':' after the metric name at end of line" }]],
+        [x('v', max + 1) + '\r', [tooLong(11, max)]],
+        ['', []],
+      ];
+      for (const [tail, tailErrors] of tails) {
+        const bytes = enc.encode(head + tail);
+        const chunkings = [...Array(bytes.length + 1).keys()].map((at) => [bytes.subarray(0, at), bytes.subarray(at)]);
+        chunkings.push([...bytes].map((b) => Uint8Array.of(b)));
+        for (const chunks of chunkings) {
+          const d = new wasm.Decoder({ maxLineBytes: max });
+          const r = concatResults([...chunks.map((c) => d.push(c)), d.end()]);
+          const what = `maxLineBytes ${max}, tail ${JSON.stringify(tail)}, ${chunks.length} chunks`;
+          assert.deepStrictEqual(
+            r.metrics.map((m) => [m.line, m.name]),
+            [[1, 'a'], [4, 'k'], [7, 'b'], [10, 'e']],
+            what,
+          );
+          assert.deepStrictEqual(
+            r.errors,
+            [
+              tooLong(2, max),
+              tooLong(3, max),
+              { line: 5, column: max + 1, message: "expected ':' after the metric name at end of line" },
+              tooLong(6, max),
+              tooLong(9, max),
+              ...tailErrors,
+            ],
+            what,
+          );
+          d.free();
+        }
       }
     }
   });
