@@ -219,23 +219,7 @@ fn unix_socket_deleted_and_recreated() {
 #[cfg(unix)]
 #[test]
 fn receiver_never_reads_caller_never_blocks() {
-    use std::os::unix::io::AsRawFd;
-    use std::os::unix::net::UnixDatagram;
-    let path = temp_socket_path("full");
-    let rx = UnixDatagram::bind(&path).unwrap();
-    // A small receive buffer, so the queue fills fast (the kernel may round it up).
-    let size: libc::c_int = 4096;
-    // SAFETY: a valid socket and a c_int option value of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            rx.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&size as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0);
+    let (path, rx) = unix_receiver_that_never_reads("full");
     let e = Emitter::builder()
         .unix_socket(&path)
         .prefix("p")
@@ -415,22 +399,7 @@ fn udp_reconnects_after_repeated_errors_to_a_dead_port() {
 #[test]
 #[cfg(unix)]
 fn items_13_14_a_receiver_that_never_reads_delays_neither_flush_nor_new_names() {
-    use std::os::unix::io::AsRawFd;
-    use std::os::unix::net::UnixDatagram;
-    let path = temp_socket_path("never-reads");
-    let rx = UnixDatagram::bind(&path).unwrap();
-    let size: libc::c_int = 4096;
-    // SAFETY: a valid socket and a c_int option value of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            rx.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&size as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0);
+    let (path, rx) = unix_receiver_that_never_reads("never-reads");
     let e = Emitter::builder()
         .unix_socket(&path)
         .prefix("p")
@@ -549,4 +518,28 @@ fn item_12_fork_after_build_sends_once_and_tells_the_child() {
         5,
         "sent once, by the parent"
     );
+}
+
+/// A Unix datagram socket bound at a new temporary path, with a small receive buffer (so its
+/// queue fills fast; the kernel may round it up), that the test never reads.
+#[cfg(unix)]
+fn unix_receiver_that_never_reads(
+    tag: &str,
+) -> (std::path::PathBuf, std::os::unix::net::UnixDatagram) {
+    use std::os::unix::io::AsRawFd;
+    let path = temp_socket_path(tag);
+    let rx = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    let size: libc::c_int = 4096;
+    // SAFETY: a valid socket and a c_int option value of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            rx.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+    (path, rx)
 }

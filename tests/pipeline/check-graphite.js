@@ -17,12 +17,11 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFile } = require('node:child_process');
-const { COUNTERS, GAUGES } = require('./expected.js');
+const { COUNTERS, GAUGES, settle, sleep } = require('./expected.js');
 
 const [dir, flushArg, ...prefixes] = process.argv.slice(2);
 const flushMs = Number(flushArg);
 const deadlineMs = Number(process.env.PIPELINE_DEADLINE_MS || 30000);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // A metric name's whisper file, as carbon lays them out (one directory per dot).
 const wsp = (name) => path.join(dir, ...name.split('.')) + '.wsp';
@@ -121,20 +120,6 @@ function differences(obs) {
   return d;
 }
 
-async function settle(prefix, deadline) {
-  let last = ['no whisper files yet'];
-  for (;;) {
-    try {
-      last = differences(await observe(prefix));
-      if (last.length === 0) return [];
-    } catch (e) {
-      last = [String(e.message || e)];
-    }
-    if (Date.now() > deadline) return last;
-    await sleep(500);
-  }
-}
-
 async function main() {
   if (!dir || !(flushMs > 0) || prefixes.length === 0) {
     throw new Error('usage: check-graphite.js WHISPER_DIR FLUSH_MS PREFIX...');
@@ -144,7 +129,7 @@ async function main() {
   let failed = false;
   const settledAt = {};
   for (const p of prefixes) {
-    const diff = await settle(p, deadline);
+    const diff = await settle(async () => differences(await observe(p)), deadline, 500, 'no whisper files yet');
     settledAt[p] = Date.now() - t0;
     if (diff.length) {
       failed = true;

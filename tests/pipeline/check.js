@@ -13,12 +13,11 @@
 // PIPELINE_DEADLINE_MS). Prints one summary line per prefix.
 
 // The events every sender records: expected.js.
-const { COUNTERS, GAUGES } = require('./expected.js');
+const { COUNTERS, GAUGES, settle, sleep } = require('./expected.js');
 const MEASUREMENTS = [...new Set([...Object.keys(COUNTERS), ...Object.keys(GAUGES)])].sort();
 
 const [url, db, ...prefixes] = process.argv.slice(2);
 const deadlineMs = Number(process.env.PIPELINE_DEADLINE_MS || 30000);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const q = (s) => '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"';
 const reEscape = (s) => s.replace(/[.*+?^${}()|[\]\\\/-]/g, '\\$&');
 
@@ -76,20 +75,6 @@ function differences(obs) {
   return d;
 }
 
-async function settle(prefix, deadline) {
-  let last = ['no answer from InfluxDB yet'];
-  for (;;) {
-    try {
-      last = differences(await observe(prefix));
-      if (last.length === 0) return [];
-    } catch (e) {
-      last = [String(e.message || e)];
-    }
-    if (Date.now() > deadline) return last;
-    await sleep(250);
-  }
-}
-
 async function main() {
   if (!url || !db || prefixes.length === 0) throw new Error('usage: check.js INFLUX_URL DATABASE PREFIX...');
   const t0 = Date.now();
@@ -97,7 +82,7 @@ async function main() {
   let failed = false;
   const settledAt = {};
   for (const p of prefixes) {
-    const diff = await settle(p, deadline);
+    const diff = await settle(async () => differences(await observe(p)), deadline, 250, 'no answer from InfluxDB yet');
     settledAt[p] = Date.now() - t0;
     if (diff.length) {
       failed = true;

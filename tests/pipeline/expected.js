@@ -26,4 +26,22 @@ const GAUGES = {
   'protocol.bytes.sent': 5000000000, // set 123, then beyond 32 bits
 };
 
-module.exports = { COUNTERS, GAUGES };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll `differences()` (a list of what does not match yet; it may throw) every `stepMs` until
+ * it is empty (returns []) or `deadline` passes (returns the last list, or `pending` if none). */
+async function settle(differences, deadline, stepMs, pending) {
+  let last = [pending];
+  for (;;) {
+    try {
+      last = await differences();
+      if (last.length === 0) return [];
+    } catch (e) {
+      last = [String(e.message || e)];
+    }
+    if (Date.now() > deadline) return last;
+    await sleep(stepMs);
+  }
+}
+
+module.exports = { COUNTERS, GAUGES, settle, sleep };
