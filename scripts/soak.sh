@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load and soak (issue #9): 4 threads count flat out for SECONDS (default 10) against a real UDP
+# Load and soak: 4 threads count flat out for SECONDS (default 10) against a real UDP
 # receiver; exact totals, RSS flat after warm-up, ns per event reported (tools/soak,
 # built in release). The test command runs the 10 s version; the long one is
 #   bash scripts/soak.sh 600

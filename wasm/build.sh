@@ -52,7 +52,7 @@ if [ "$(wasm-opt --version | sed -n 's/^wasm-opt version \([0-9]*\).*/\1/p')" -l
 fi
 
 # 2. Compile. Size and speed settings for this crate only: the workspace release profile keeps
-# panic = "unwind" and debug info for the C and Node bindings (DESIGN.md 4.6).
+# panic = "unwind" and debug info for the C and Node bindings (docs/architecture.md 4.6).
 export CARGO_PROFILE_RELEASE_OPT_LEVEL="${CARGO_PROFILE_RELEASE_OPT_LEVEL:-3}"
 export CARGO_PROFILE_RELEASE_LTO=true
 export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1

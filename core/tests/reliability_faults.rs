@@ -1,4 +1,4 @@
-//! Reliability under faults, over real sockets on ephemeral ports (issue #9): a daemon that is
+//! Reliability under faults, over real sockets on ephemeral ports: a daemon that is
 //! absent, present, gone and back; a Unix socket deleted and recreated; a receiver that never
 //! reads; a panicking error callback. Each test prints a `FIGURE` line used by RELIABILITY.md.
 

@@ -1,4 +1,4 @@
-//! Load and soak (issue #9): 4 threads count flat out for N seconds against a real UDP receiver
+//! Load and soak: 4 threads count flat out for N seconds against a real UDP receiver
 //! on 127.0.0.1:0; the totals received must equal the totals counted exactly, the resident set
 //! (VmRSS from /proc/self/status, sampled every second) must stay flat after warm-up, and the
 //! hot-path cost per event is reported. Run by `scripts/soak.sh [SECONDS]` in release.
