@@ -49,25 +49,14 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/realm-bench.XXXXXX")
 pids=()
 
-stop_pid() { # pid name: SIGTERM, wait up to 10 s, then SIGKILL
-  local pid=$1 i
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "bench: $2 (pid $pid) ignored SIGTERM; sending SIGKILL" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
+# stop_pid PID NAME: SIGTERM, then SIGKILL after 10 s.
+# shellcheck source=scripts/lib/daemons.sh
+source "$root/scripts/lib/daemons.sh"
 
 cleanup() {
   local status=$? i
   set +e
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_pid "${pids[$i]}" daemon; done
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_pid "${pids[$i]}" daemon bench; done
   if [ "$status" -ne 0 ]; then
     for f in "$tmp"/*.log; do
       [ -s "$f" ] || continue
@@ -165,7 +154,7 @@ EOF
     sleep 0.3
     kill -0 "$statsd_pid" 2>/dev/null && return 0
   fi
-  stop_pid "$statsd_pid" statsd
+  stop_pid "$statsd_pid" statsd bench
   return 1
 }
 statsd_received() { "$bench" etsy-counters --mgmt "$statsd_mgmt" | jq -r '"\(.metrics_received) \(.prefix_sum)"'; }
@@ -275,8 +264,8 @@ while IFS=$'\t' read -r server rate rep sent recv drops from to kept; do
 done <"$results" >"$checked"
 dash_status=$(dash_get "$dash_http" /api/v1/status)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-stop_pid "$statsd_pid" statsd
-stop_pid "$dash_pid" dashboard
+stop_pid "$statsd_pid" statsd bench
+stop_pid "$dash_pid" dashboard bench
 
 # ---------------------------------------------------------------------------------------------
 log "memory and store: a fresh dashboard, $rss_series series at $rss_rate lines/s for ${rss_s}s"
@@ -310,7 +299,7 @@ sleep 2 # the last seconds reach the store
 snap1=$(store_snapshot)
 rss_after=$(rss_kb "$mem_pid")
 mem_status=$(dash_get "$mem_http" /api/v1/status)
-stop_pid "$mem_pid" dashboard
+stop_pid "$mem_pid" dashboard bench
 
 # ---------------------------------------------------------------------------------------------
 echo

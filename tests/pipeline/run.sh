@@ -29,25 +29,14 @@ elapsed() { echo "$(( ($(date +%s%N) - started_ns) / 1000000 )) ms"; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/realm-pipeline.XXXXXX")
 pids=()
 
-stop_pid() { # pid name: SIGTERM, wait up to 10 s, then SIGKILL
-  local pid=$1 i
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "pipeline: $2 (pid $pid) ignored SIGTERM; sending SIGKILL" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
+# stop_pid PID NAME: SIGTERM, then SIGKILL after 10 s.
+# shellcheck source=scripts/lib/daemons.sh
+source "$root/scripts/lib/daemons.sh"
 
 cleanup() {
   local status=$?
   set +e
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_pid "${pids[$i]}" "daemon"; done
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_pid "${pids[$i]}" "daemon" pipeline; done
   if [ "$status" -ne 0 ]; then
     for f in "$tmp"/*.log; do
       [ -s "$f" ] || continue
@@ -190,7 +179,7 @@ EOF
     kill -0 "$influx_pid" 2>/dev/null; then
     return 0
   fi
-  stop_pid "$influx_pid" influxd
+  stop_pid "$influx_pid" influxd pipeline
   return 1
 }
 for attempt in 1 2 3; do
@@ -255,7 +244,7 @@ SCHEMAS
     kill -0 "$carbon_pid" 2>/dev/null; then
     return 0
   fi
-  stop_pid "$carbon_pid" carbon-cache
+  stop_pid "$carbon_pid" carbon-cache pipeline
   return 1
 }
 for attempt in 1 2 3; do
@@ -299,7 +288,7 @@ EOF
     sleep 0.3
     kill -0 "$statsd_pid" 2>/dev/null && return 0
   fi
-  stop_pid "$statsd_pid" "$name"
+  stop_pid "$statsd_pid" "$name" pipeline
   return 1
 }
 for attempt in 1 2 3; do
@@ -353,10 +342,10 @@ node "$here/check-graphite.js" "$whisper_dir" "$carbon_flush_ms" "$p_rust" "$p_c
 # ---------------------------------------------------------------------------------------------
 # Both checks saw statsd's normal flushes land; its SIGTERM flush would not reach graphite anyway.
 log "stop both statsd, carbon-cache and influxd"
-stop_pid "$statsd_pid" statsd
-stop_pid "$statsd_carbon_pid" statsd-carbon
-stop_pid "$carbon_pid" carbon-cache
-stop_pid "$influx_pid" influxd
+stop_pid "$statsd_pid" statsd pipeline
+stop_pid "$statsd_carbon_pid" statsd-carbon pipeline
+stop_pid "$carbon_pid" carbon-cache pipeline
+stop_pid "$influx_pid" influxd pipeline
 pids=()
 for pid in "$statsd_pid" "$statsd_carbon_pid" "$carbon_pid" "$influx_pid"; do
   if kill -0 "$pid" 2>/dev/null; then
