@@ -7,28 +7,17 @@ use std::process::{Command, Stdio};
 
 #[test]
 fn tail_prints_rates_and_values_per_host() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_realm-metrics"))
-        .args([
-            "tail",
+    let (child, _stderr, addr) = start_tail(
+        &[
             "--listen",
             "127.0.0.1:0",
             "--interval-ms",
             "1000",
             "--count",
             "3",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut first = String::new();
-    stderr.read_line(&mut first).unwrap();
-    let addr = first
-        .trim()
-        .strip_prefix("statsd listener: udp://")
-        .unwrap_or_else(|| panic!("unexpected first stderr line {first:?}"))
-        .to_owned();
+        ],
+        false,
+    );
 
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
     tx.connect(&addr).unwrap();
