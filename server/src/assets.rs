@@ -1,10 +1,11 @@
-//! The files the page needs, read once at start and served from memory. Only these paths exist:
-//! there is no path from a URL to the file system.
+//! The files the page needs, served from memory: the page, the wasm web build and uPlot are
+//! embedded in the binary at build time (`build.rs`), so that it serves the full dashboard from
+//! any directory. Only these paths exist: there is no path from a URL to the file system.
 
 use std::collections::HashMap;
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A file served by the dashboard.
 #[derive(Clone, Debug)]
@@ -22,15 +23,10 @@ const INDEX_HTML: &str = include_str!("../../cli/dashboard/index.html");
 const APP_JS: &str = include_str!("../../cli/dashboard/app.js");
 const STYLE_CSS: &str = include_str!("../../cli/dashboard/style.css");
 
-/// The wasm web build of this repository (`wasm/pkg/web`, made by `bash wasm/build.sh`).
-pub fn default_wasm_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../wasm/pkg/web")
-}
-
-/// uPlot's distribution files (`cli/dashboard/node_modules/uplot/dist`, from `npm ci` in
-/// `cli/dashboard`).
-pub fn default_uplot_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/dashboard/node_modules/uplot/dist")
+/// `WASM`: the wasm web build (`wasm/pkg/web`, every `.js` and `.wasm` file); `UPLOT`: uPlot's
+/// `uPlot.esm.js` and `uPlot.min.css`. Each as `(path relative to its directory, bytes)`.
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
 
 fn content_type(path: &str) -> Option<&'static str> {
@@ -73,8 +69,9 @@ fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, Vec<u8>)>) -> io::Result<(
     Ok(())
 }
 
-/// Load the page, the wasm web build (from `assets` or [`default_wasm_dir`]) and uPlot (from
-/// `assets` when it holds `uPlot.esm.js`, else [`default_uplot_dir`]).
+/// The page, the wasm web build and uPlot. With `assets`, the wasm web build is read from that
+/// directory instead of the embedded one (it must hold it), and uPlot too when it holds
+/// `uPlot.esm.js`.
 pub fn load(assets: Option<&Path>) -> io::Result<Files> {
     let mut files = Files::new();
     files.insert(
@@ -88,42 +85,50 @@ pub fn load(assets: Option<&Path>) -> io::Result<Files> {
     add(&mut files, "/app.js", APP_JS.as_bytes().to_vec());
     add(&mut files, "/style.css", STYLE_CSS.as_bytes().to_vec());
 
-    let wasm_dir = assets.map_or_else(default_wasm_dir, Path::to_path_buf);
-    let missing = |what: &str, dir: &Path, fix: &str| {
+    let Some(dir) = assets else {
+        for (rel, body) in embedded::WASM {
+            add(&mut files, &format!("/wasm/{rel}"), body.to_vec());
+        }
+        for (rel, body) in embedded::UPLOT {
+            add(&mut files, &format!("/uplot/{rel}"), body.to_vec());
+        }
+        return Ok(files);
+    };
+
+    let missing = |what: &str, fix: &str| {
         io::Error::new(
             io::ErrorKind::NotFound,
             format!(
-                "{what} not found in {}: run `{fix}` in the repository first (or pass --assets DIR)",
+                "--assets: {what} not found in {}: run `{fix}` in the repository and pass its \
+                 wasm/pkg/web (or leave out --assets for the build embedded in this binary)",
                 dir.display()
             ),
         )
     };
     for needed in ["realm_metrics_wasm.js", "realm_metrics_wasm_bg.wasm"] {
-        if !wasm_dir.join(needed).is_file() {
+        if !dir.join(needed).is_file() {
             return Err(missing(
                 &format!("the wasm web build ({needed})"),
-                &wasm_dir,
                 "bash wasm/build.sh",
             ));
         }
     }
     let mut wasm = Vec::new();
-    walk(&wasm_dir, "", &mut wasm)?;
+    walk(dir, "", &mut wasm)?;
     for (rel, body) in wasm {
         add(&mut files, &format!("/wasm/{rel}"), body);
     }
-
-    let uplot_dir = match assets {
-        Some(a) if a.join("uPlot.esm.js").is_file() => a.to_path_buf(),
-        _ => default_uplot_dir(),
-    };
-    for (name, fix) in [
-        ("uPlot.esm.js", "npm ci --prefix cli/dashboard"),
-        ("uPlot.min.css", "npm ci --prefix cli/dashboard"),
-    ] {
-        let body = fs::read(uplot_dir.join(name))
-            .map_err(|_| missing(&format!("uPlot ({name})"), &uplot_dir, fix))?;
-        add(&mut files, &format!("/uplot/{name}"), body);
+    if dir.join("uPlot.esm.js").is_file() {
+        for name in ["uPlot.esm.js", "uPlot.min.css"] {
+            let body = fs::read(dir.join(name)).map_err(|_| {
+                missing(&format!("uPlot ({name})"), "npm ci --prefix cli/dashboard")
+            })?;
+            add(&mut files, &format!("/uplot/{name}"), body);
+        }
+    } else {
+        for (rel, body) in embedded::UPLOT {
+            add(&mut files, &format!("/uplot/{rel}"), body.to_vec());
+        }
     }
     Ok(files)
 }
@@ -141,6 +146,38 @@ mod tests {
         );
         assert_eq!(content_type("/style.css"), Some("text/css; charset=utf-8"));
         assert_eq!(content_type("/x.ts"), None);
+    }
+
+    #[test]
+    fn the_build_is_embedded() {
+        let files = load(None).unwrap();
+        for (path, ty) in [
+            ("/", "text/html; charset=utf-8"),
+            ("/app.js", "text/javascript; charset=utf-8"),
+            ("/style.css", "text/css; charset=utf-8"),
+            (
+                "/wasm/realm_metrics_wasm.js",
+                "text/javascript; charset=utf-8",
+            ),
+            ("/wasm/realm_metrics_wasm_bg.wasm", "application/wasm"),
+            ("/uplot/uPlot.esm.js", "text/javascript; charset=utf-8"),
+            ("/uplot/uPlot.min.css", "text/css; charset=utf-8"),
+        ] {
+            let a = files
+                .get(path)
+                .unwrap_or_else(|| panic!("{path} is not served"));
+            assert_eq!(a.content_type, ty, "{path}");
+        }
+        assert!(
+            files["/wasm/realm_metrics_wasm_bg.wasm"]
+                .body
+                .starts_with(b"\0asm")
+        );
+        assert!(
+            embedded::WASM
+                .iter()
+                .all(|(rel, _)| !rel.starts_with('/') && !rel.contains(".."))
+        );
     }
 
     #[test]
