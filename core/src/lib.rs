@@ -51,3 +51,8 @@ pub use catalog::{Group, Kind, Metric, METRIC_COUNT};
 
 #[cfg(feature = "std")]
 pub mod emitter;
+
+// The README's examples are compiled and run as doctests, so that they cannot go stale.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
