@@ -34,6 +34,11 @@ pub(crate) struct StatCells {
     lines_dropped_oversize: AtomicU64,
     encode_errors: AtomicU64,
     callback_panics: AtomicU64,
+    connect_errors: AtomicU64,
+    bytes_written: AtomicU64,
+    lines_dropped_backlog: AtomicU64,
+    partial_lines_resent: AtomicU64,
+    backlog_bytes: AtomicU64,
 }
 
 impl StatCells {
@@ -47,6 +52,36 @@ impl StatCells {
         s.lines_dropped_oversize = self.lines_dropped_oversize.load(Relaxed);
         s.encode_errors = self.encode_errors.load(Relaxed);
         s.callback_panics = self.callback_panics.load(Relaxed);
+        s.connect_errors = self.connect_errors.load(Relaxed);
+        s.bytes_written = self.bytes_written.load(Relaxed);
+        s.lines_dropped_backlog = self.lines_dropped_backlog.load(Relaxed);
+        s.partial_lines_resent = self.partial_lines_resent.load(Relaxed);
+        s.backlog_bytes = self.backlog_bytes.load(Relaxed);
+    }
+
+    // Counted by a stream transport's I/O thread.
+    pub(crate) fn add_reconnect(&self) {
+        self.reconnects.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn add_connect_error(&self) {
+        self.connect_errors.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn add_bytes_written(&self, n: u64) {
+        self.bytes_written.fetch_add(n, Relaxed);
+    }
+
+    pub(crate) fn add_lines_dropped_backlog(&self, n: u64) {
+        self.lines_dropped_backlog.fetch_add(n, Relaxed);
+    }
+
+    pub(crate) fn add_partial_line_resent(&self) {
+        self.partial_lines_resent.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn set_backlog_bytes(&self, n: u64) {
+        self.backlog_bytes.store(n, Relaxed);
     }
 }
 
@@ -119,15 +154,19 @@ impl Sender<'_> {
             }
             Err(e) => {
                 self.stats.send_errors.fetch_add(1, Relaxed);
-                self.blocked = matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut);
+                // A stream transport only queues (a full backlog refuses one packet at a time);
+                // a datagram socket that timed out would make every later send wait again.
+                self.blocked = self.transport.may_block()
+                    && matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut);
                 self.report(EmitError::send(&e));
                 *self.recent = (*self.recent << 1) | 1;
                 if (*self.recent & 0xffff).count_ones() >= RECONNECT_AFTER {
                     *self.recent = 0;
                     match self.transport.reconnect() {
-                        Ok(()) => {
+                        Ok(true) => {
                             self.stats.reconnects.fetch_add(1, Relaxed);
                         }
+                        Ok(false) => {}
                         Err(e) => self.report(e),
                     }
                 }
@@ -240,6 +279,10 @@ impl Shared {
         }
     }
 
+    /// One flush, in named steps: build the encoder, send the catalog counters, protocol
+    /// versions and catalog gauges, then the custom counters and gauges, then the samples; pass
+    /// on the transport's background errors and the drops since the last flush. Returns the
+    /// first send or oversize error.
     fn flush_locked(&self, st: &mut FlushState, errors: &mut Vec<EmitError>) -> Option<EmitError> {
         self.stats.flushes.fetch_add(1, Relaxed);
         let cfg = &self.config;
@@ -261,12 +304,7 @@ impl Shared {
             blocked: false,
         };
         // Validated at build; should this ever fail, report it and send nothing.
-        let enc = match Encoder::new(cfg.dialect, &cfg.prefix, &global).and_then(|e| {
-            match &cfg.host_tag {
-                Some(h) => e.with_host_tag(h),
-                None => Ok(e),
-            }
-        }) {
+        let enc = match self.encoder(&global) {
             Ok(e) => e,
             Err(e) => {
                 let e = EmitError::from(e);
@@ -280,8 +318,30 @@ impl Shared {
             line,
             max: cfg.max_payload,
         };
+        self.send_catalog_counters(&enc, &mut out);
+        self.send_protocol_versions(&enc, &mut out);
+        self.send_catalog_gauges(&enc, &mut out);
+        let (counters, gauges) = self.take_custom();
+        send_custom(&enc, &mut out, &counters, &gauges);
+        self.send_samples(&enc, &mut out, spare);
+        out.finish();
+        out.sender.transport.take_errors(out.sender.errors);
+        self.report_drops(reported, &mut out.sender);
+        out.sender.first
+    }
 
-        // Catalog counters: the sum since the last flush; zeros are not sent.
+    /// The encoder for this emitter's dialect, prefix, global tags and host tag.
+    fn encoder<'a>(&'a self, global: &'a [Tag<'a>]) -> Result<Encoder<'a>, EncodeError> {
+        let cfg = &self.config;
+        let enc = Encoder::new(cfg.dialect, &cfg.prefix, global)?;
+        match &cfg.host_tag {
+            Some(h) => enc.with_host_tag(h),
+            None => Ok(enc),
+        }
+    }
+
+    /// Catalog counters: the sum since the last flush; zeros are not sent.
+    fn send_catalog_counters(&self, enc: &Encoder<'_>, out: &mut Out<'_>) {
         for m in Metric::ALL {
             if m.kind() == Kind::Counter && !m.is_templated() {
                 let n = self.catalog.take(m as usize);
@@ -290,10 +350,17 @@ impl Shared {
                 }
             }
         }
+    }
+
+    /// `protocol.<version>.used`: the uses of each version since the last flush.
+    fn send_protocol_versions(&self, enc: &Encoder<'_>, out: &mut Out<'_>) {
         self.versions.take_each(|version, n| {
             out.line(|b| enc.encode_protocol_used(b, u64::from(version), n));
         });
-        // Catalog gauges: every gauge ever set, every flush, absolute.
+    }
+
+    /// Catalog gauges: every gauge ever set, every flush, absolute.
+    fn send_catalog_gauges(&self, enc: &Encoder<'_>, out: &mut Out<'_>) {
         for m in Metric::ALL {
             if m.kind() == Kind::Gauge {
                 if let Some(v) = self.gauges.get(m as usize).and_then(|g| g.get()) {
@@ -301,74 +368,54 @@ impl Shared {
                 }
             }
         }
-        // Custom counters and gauges: taken under the registry lock, encoded and sent after it
-        // (a send may wait on a slow socket; the first use of a new name must not).
-        let (counters, gauges) = {
-            let reg = self.registry.lock();
-            let counters: Vec<(Arc<Meta>, u64)> = reg
-                .counters
-                .iter()
-                .filter_map(|(meta, slot)| {
-                    let n = slot.take();
-                    (n != 0).then(|| (Arc::clone(meta), n))
-                })
-                .collect();
-            let gauges: Vec<(Arc<Meta>, GaugeValue)> = reg
-                .gauges
-                .iter()
-                .filter_map(|(meta, cell)| cell.get().map(|v| (Arc::clone(meta), v)))
-                .collect();
-            (counters, gauges)
-        };
-        {
-            let mut tags: Vec<Tag<'_>> = Vec::new();
-            for (meta, n) in &counters {
-                meta.tags_into(&mut tags);
-                out.line(|b| {
-                    enc.encode(
-                        b,
-                        &meta.name,
-                        Value::Int(*n as i64),
-                        crate::wire::MetricType::Counter,
-                        &tagged(&tags),
-                    )
-                });
-            }
-            for (meta, v) in &gauges {
-                meta.tags_into(&mut tags);
-                out.line(|b| {
-                    enc.encode(
-                        b,
-                        &meta.name,
-                        gauge_value(*v),
-                        crate::wire::MetricType::Gauge,
-                        &tagged(&tags),
-                    )
-                });
-            }
-        }
-        // Samples, one line each, in the order they were recorded.
-        self.samples.drain_into(spare);
-        {
-            let mut tags: Vec<Tag<'_>> = Vec::new();
-            for p in spare.iter() {
-                let meta: &Meta = &p.meta;
-                meta.tags_into(&mut tags);
-                let value = match &p.value {
-                    SampleValue::Num(v) => Value::Float(*v),
-                    SampleValue::Member(s) => Value::Str(s),
-                };
-                let opts = LineOptions {
-                    sample_rate: p.rate,
-                    tags: &tags,
-                };
-                out.line(|b| enc.encode(b, &meta.name, value, p.ty, &opts));
-            }
-        }
-        spare.clear();
-        out.finish();
+    }
 
-        // Drops since the last flush, told once per flush.
+    /// Custom counters (their sums since the last flush, zeros left out) and gauges, taken
+    /// under the registry lock; they are encoded and sent after it is released (a send may wait
+    /// on a slow socket; the first use of a new name must not).
+    fn take_custom(&self) -> (CustomCounters, CustomGauges) {
+        let reg = self.registry.lock();
+        let counters = reg
+            .counters
+            .iter()
+            .filter_map(|(meta, slot)| {
+                let n = slot.take();
+                (n != 0).then(|| (Arc::clone(meta), n))
+            })
+            .collect();
+        let gauges = reg
+            .gauges
+            .iter()
+            .filter_map(|(meta, cell)| cell.get().map(|v| (Arc::clone(meta), v)))
+            .collect();
+        (counters, gauges)
+    }
+
+    /// Samples, one line each, in the order they were recorded. `spare` is the buffer swapped
+    /// with the sample buffer; it is left empty (its capacity kept).
+    fn send_samples(&self, enc: &Encoder<'_>, out: &mut Out<'_>, spare: &mut Vec<Pending>) {
+        self.samples.drain_into(spare);
+        let mut tags: Vec<Tag<'_>> = Vec::new();
+        for p in spare.iter() {
+            let meta: &Meta = &p.meta;
+            meta.tags_into(&mut tags);
+            let value = match &p.value {
+                SampleValue::Num(v) => Value::Float(*v),
+                SampleValue::Member(s) => Value::Str(s),
+            };
+            let opts = LineOptions {
+                sample_rate: p.rate,
+                tags: &tags,
+            };
+            out.line(|b| enc.encode(b, &meta.name, value, p.ty, &opts));
+        }
+        drop(tags);
+        spare.clear();
+    }
+
+    /// Drops since the last flush (cardinality, samples, protocol versions), told once per
+    /// flush; `reported` holds the totals already told.
+    fn report_drops(&self, reported: &mut [u64; 3], sender: &mut Sender<'_>) {
         let totals = [
             self.registry.dropped.load(Relaxed),
             self.samples.dropped.load(Relaxed),
@@ -380,13 +427,49 @@ impl Shared {
             .zip(reported.iter_mut())
         {
             if total > *seen {
-                out.sender.report(EmitError::Dropped {
+                sender.report(EmitError::Dropped {
                     what,
                     count: total - *seen,
                 });
                 *seen = total;
             }
         }
-        out.sender.first
+    }
+}
+
+type CustomCounters = Vec<(Arc<Meta>, u64)>;
+type CustomGauges = Vec<(Arc<Meta>, GaugeValue)>;
+
+/// Custom counters and gauges taken by [`Shared::take_custom`].
+fn send_custom(
+    enc: &Encoder<'_>,
+    out: &mut Out<'_>,
+    counters: &CustomCounters,
+    gauges: &CustomGauges,
+) {
+    let mut tags: Vec<Tag<'_>> = Vec::new();
+    for (meta, n) in counters {
+        meta.tags_into(&mut tags);
+        out.line(|b| {
+            enc.encode(
+                b,
+                &meta.name,
+                Value::Int(*n as i64),
+                crate::wire::MetricType::Counter,
+                &tagged(&tags),
+            )
+        });
+    }
+    for (meta, v) in gauges {
+        meta.tags_into(&mut tags);
+        out.line(|b| {
+            enc.encode(
+                b,
+                &meta.name,
+                gauge_value(*v),
+                crate::wire::MetricType::Gauge,
+                &tagged(&tags),
+            )
+        });
     }
 }

@@ -106,6 +106,7 @@ mod recorder;
 mod registry;
 mod samples;
 mod slots;
+mod stream;
 mod transport;
 
 pub use error::EmitError;
@@ -123,6 +124,7 @@ use flush::{FlushState, StatCells};
 use registry::{Meta, Registry, Versions};
 use samples::{Pending, SampleBuffer, SampleValue};
 use slots::{Chunk, CounterSlot, GaugeCell};
+use stream::DEFAULT_MAX_BUFFERED;
 use transport::Transport;
 
 /// The default address: `localhost:8125`.
@@ -152,7 +154,8 @@ pub struct Stats {
     pub lines_sent: u64,
     /// Datagrams the socket refused (their lines are lost).
     pub send_errors: u64,
-    /// Times the address was resolved again and the socket reopened after repeated errors.
+    /// Times the address was resolved again and the socket reopened after repeated errors; for
+    /// a stream transport, connections made after the first one.
     pub reconnects: u64,
     /// Lines longer than the maximum payload, dropped.
     pub lines_dropped_oversize: u64,
@@ -168,6 +171,21 @@ pub struct Stats {
     pub registered: u64,
     /// Panics of the error callback, caught (counting and flushing go on).
     pub callback_panics: u64,
+    /// Stream transports: failed connection attempts (each is also passed to the error
+    /// callback, at the next flush).
+    pub connect_errors: u64,
+    /// Stream transports: bytes written to the connection (`packets_sent` and `bytes_sent`
+    /// count what the flush handed to the transport's backlog).
+    pub bytes_written: u64,
+    /// Stream transports: lines dropped because the backlog was full (the server unreachable
+    /// or not reading), or still unwritten when the emitter closed.
+    pub lines_dropped_backlog: u64,
+    /// Stream transports: lines whose first bytes went out on a connection that then failed,
+    /// written again whole on the next connection.
+    pub partial_lines_resent: u64,
+    /// Stream transports: bytes waiting to be written, now (bounded by
+    /// [`EmitterBuilder::max_buffered`]).
+    pub backlog_bytes: u64,
 }
 
 /// The emitter's fixed configuration.
@@ -189,7 +207,7 @@ pub(crate) struct Shared {
     samples: Arc<SampleBuffer>,
     config: Config,
     flush: Mutex<FlushState>,
-    stats: StatCells,
+    stats: Arc<StatCells>,
     closed: AtomicBool,
     stop: Mutex<bool>,
     wake: Condvar,
@@ -246,6 +264,13 @@ impl Owner {
             }
         }
         let _ = self.shared.flush_now();
+        // A stream transport writes what it still holds (bounded) and stops its I/O thread.
+        self.shared
+            .flush
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .transport
+            .close();
     }
 }
 
@@ -288,6 +313,8 @@ fn run_flusher(shared: Arc<Shared>, interval: Duration) {
 enum Target {
     Address(String),
     Unix(PathBuf),
+    Tcp(String),
+    UnixStream(PathBuf),
 }
 
 /// Configures and builds an [`Emitter`]. Start with [`Emitter::builder`].
@@ -302,6 +329,7 @@ pub struct EmitterBuilder {
     tags: Vec<(String, String)>,
     max_registered: usize,
     max_samples: usize,
+    max_buffered: usize,
     on_error: Option<ErrorCallback>,
 }
 
@@ -317,6 +345,7 @@ impl core::fmt::Debug for EmitterBuilder {
             .field("tags", &self.tags)
             .field("max_registered", &self.max_registered)
             .field("max_samples", &self.max_samples)
+            .field("max_buffered", &self.max_buffered)
             .field("on_error", &self.on_error.is_some())
             .finish()
     }
@@ -334,6 +363,7 @@ impl Default for EmitterBuilder {
             tags: Vec::new(),
             max_registered: DEFAULT_MAX_REGISTERED,
             max_samples: DEFAULT_MAX_SAMPLES,
+            max_buffered: DEFAULT_MAX_BUFFERED,
             on_error: None,
         }
     }
@@ -351,6 +381,58 @@ impl EmitterBuilder {
     /// Send to a Unix datagram socket at `path` (the default maximum payload becomes 8192).
     pub fn unix_socket(mut self, path: impl Into<PathBuf>) -> Self {
         self.target = Target::Unix(path.into());
+        self
+    }
+
+    /// Send over TCP to `host:port`: newline-framed lines (every line ends with `\n`, a write
+    /// never ends inside a line on a new connection), as hot-shots' `tcp` protocol and
+    /// Telegraf's statsd TCP listener expect. The default maximum payload (the size of one
+    /// packed write) becomes 8192.
+    ///
+    /// The connection is made by a background I/O thread, not by [`build`](Self::build): an
+    /// unreachable or unresolvable server does not fail the build. Connection errors are
+    /// counted in [`Stats::connect_errors`] and passed to [`on_error`](Self::on_error) at the
+    /// next flush; the address is resolved again at each attempt. After a failed attempt, a
+    /// write error or a close by the server, the thread reconnects with exponential backoff
+    /// (100 ms, doubling to at most 5 s; reset once a line is written). Each attempt has a
+    /// 2 s connect timeout, each write a 200 ms write timeout, both on the I/O thread: flushing
+    /// only appends to a backlog bounded by [`max_buffered`](Self::max_buffered) (1 MiB by
+    /// default). When it is full the newest lines are dropped and counted in
+    /// [`Stats::lines_dropped_backlog`]. A line cut by a broken connection is written again
+    /// whole on the next one ([`Stats::partial_lines_resent`]). At [`Emitter::close`], what is
+    /// buffered gets up to 1 s to go out; the rest is counted as dropped.
+    ///
+    /// ```no_run
+    /// use realm_metrics::emitter::Emitter;
+    /// use realm_metrics::Metric;
+    ///
+    /// let emitter = Emitter::builder()
+    ///     .tcp("127.0.0.1:8125")
+    ///     .on_error(|e| eprintln!("statsd: {e}"))
+    ///     .build()
+    ///     .unwrap();
+    /// emitter.count(Metric::ConnectionStarted, 1).unwrap();
+    /// ```
+    pub fn tcp(mut self, address: impl Into<String>) -> Self {
+        self.target = Target::Tcp(address.into());
+        self
+    }
+
+    /// Send over a Unix stream socket at `path` (for example DogStatsD's `unixstream://`
+    /// socket): newline-framed lines, with the same background connection, reconnection,
+    /// backlog and counting as [`tcp`](Self::tcp). A socket that does not exist yet at build is
+    /// not an error: it is reported to [`on_error`](Self::on_error) and retried. The default
+    /// maximum payload becomes 8192.
+    pub fn unix_stream(mut self, path: impl Into<PathBuf>) -> Self {
+        self.target = Target::UnixStream(path.into());
+        self
+    }
+
+    /// Stream transports ([`tcp`](Self::tcp), [`unix_stream`](Self::unix_stream)): the bound
+    /// on bytes waiting to be written (default 1 MiB). It must hold at least one packet
+    /// (`max_payload + 1` bytes). Ignored by the datagram transports.
+    pub fn max_buffered(mut self, bytes: usize) -> Self {
+        self.max_buffered = bytes;
         self
     }
 
@@ -416,9 +498,19 @@ impl EmitterBuilder {
         self
     }
 
-    /// Build the emitter and start its flusher thread. Fails on an unresolvable address, an
-    /// invalid prefix or tag, or a setting out of range.
+    /// Build the emitter and start its flusher thread. Fails on an unresolvable UDP address,
+    /// a TCP address without a port, an invalid prefix or tag, or a setting out of range (a
+    /// stream server that cannot be reached is not a build error: see [`tcp`](Self::tcp)).
     pub fn build(self) -> Result<Emitter, EmitError> {
+        let stats = Arc::new(StatCells::default());
+        if matches!(self.target, Target::Tcp(_) | Target::UnixStream(_)) {
+            let max_payload = self.max_payload.unwrap_or(DEFAULT_MAX_PAYLOAD_UDS);
+            if self.max_buffered <= max_payload {
+                return Err(EmitError::InvalidConfig(
+                    "max_buffered must hold at least one packet (max_payload + 1 bytes)",
+                ));
+            }
+        }
         let (transport, default_payload) = match &self.target {
             Target::Address(a) => {
                 let resolved = transport::resolve(a)?;
@@ -428,6 +520,14 @@ impl EmitterBuilder {
                 )
             }
             Target::Unix(p) => (Transport::unix(p.clone())?, DEFAULT_MAX_PAYLOAD_UDS),
+            Target::Tcp(a) => (
+                Transport::tcp(a.clone(), self.max_buffered, stats.clone())?,
+                DEFAULT_MAX_PAYLOAD_UDS,
+            ),
+            Target::UnixStream(p) => (
+                Transport::unix_stream(p.clone(), self.max_buffered, stats.clone())?,
+                DEFAULT_MAX_PAYLOAD_UDS,
+            ),
         };
         let udp = matches!(self.target, Target::Address(_));
         let max_payload = self.max_payload.unwrap_or(default_payload);
@@ -436,7 +536,7 @@ impl EmitterBuilder {
                 "max_payload exceeds the largest UDP payload (65507)",
             ));
         }
-        self.finish(transport, max_payload)
+        self.finish(transport, max_payload, stats)
     }
 
     /// Build an emitter that captures its datagrams in memory instead of sending them, and the
@@ -445,11 +545,20 @@ impl EmitterBuilder {
     pub fn spy(self) -> Result<(Emitter, Spy), EmitError> {
         let spy = Spy::new();
         let max_payload = self.max_payload.unwrap_or(DEFAULT_MAX_PAYLOAD_UDP);
-        let e = self.finish(Transport::Spy(spy.clone()), max_payload)?;
+        let e = self.finish(
+            Transport::Spy(spy.clone()),
+            max_payload,
+            Arc::new(StatCells::default()),
+        )?;
         Ok((e, spy))
     }
 
-    fn finish(self, transport: Transport, max_payload: usize) -> Result<Emitter, EmitError> {
+    fn finish(
+        self,
+        transport: Transport,
+        max_payload: usize,
+        stats: Arc<StatCells>,
+    ) -> Result<Emitter, EmitError> {
         if max_payload == 0 {
             return Err(EmitError::InvalidConfig("max_payload must be at least 1"));
         }
@@ -490,7 +599,7 @@ impl EmitterBuilder {
                 max_payload,
             },
             flush: Mutex::new(FlushState::new(transport, max_payload)),
-            stats: StatCells::default(),
+            stats,
             closed: AtomicBool::new(false),
             pid: std::process::id(),
             stop: Mutex::new(false),

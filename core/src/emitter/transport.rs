@@ -1,4 +1,5 @@
-//! Where datagrams go: UDP, a Unix datagram socket, or an in-memory spy.
+//! Where packets go: UDP, a Unix datagram socket, a TCP or Unix stream connection (newline
+//! framed, see [`stream`](super::stream)), or an in-memory spy.
 
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 #[cfg(unix)]
@@ -9,6 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use std::vec::Vec;
 
+use super::flush::StatCells;
+use super::stream::{StreamTarget, StreamTransport};
 use super::EmitError;
 
 /// How long a send may block (a full socket buffer) before it counts as an error.
@@ -141,6 +144,8 @@ pub(crate) enum Transport {
         socket: UnixDatagram,
     },
     Spy(Spy),
+    /// TCP or a Unix stream socket: packets are queued for the transport's I/O thread.
+    Stream(StreamTransport),
 }
 
 impl Transport {
@@ -170,7 +175,59 @@ impl Transport {
         ))
     }
 
-    /// Send one datagram.
+    /// A TCP (`host:port`) stream transport; connects in the background.
+    pub(crate) fn tcp(
+        address: String,
+        max_buffered: usize,
+        stats: Arc<StatCells>,
+    ) -> Result<Self, EmitError> {
+        StreamTransport::start(StreamTarget::Tcp(address), max_buffered, stats)
+            .map(Transport::Stream)
+    }
+
+    /// A Unix stream socket transport; connects in the background.
+    #[cfg(unix)]
+    pub(crate) fn unix_stream(
+        path: PathBuf,
+        max_buffered: usize,
+        stats: Arc<StatCells>,
+    ) -> Result<Self, EmitError> {
+        StreamTransport::start(StreamTarget::Unix(path), max_buffered, stats).map(Transport::Stream)
+    }
+
+    #[cfg(not(unix))]
+    pub(crate) fn unix_stream(
+        _path: PathBuf,
+        _max_buffered: usize,
+        _stats: Arc<StatCells>,
+    ) -> Result<Self, EmitError> {
+        Err(EmitError::InvalidConfig(
+            "Unix stream sockets need a Unix system",
+        ))
+    }
+
+    /// Whether a send can block on the socket (datagram transports, up to the write timeout).
+    /// A stream transport only queues.
+    pub(crate) fn may_block(&self) -> bool {
+        !matches!(self, Transport::Stream(_) | Transport::Spy(_))
+    }
+
+    /// Move errors found in the background (a stream transport's I/O thread) into `out`.
+    pub(crate) fn take_errors(&self, out: &mut Vec<EmitError>) {
+        if let Transport::Stream(s) = self {
+            s.take_errors(out);
+        }
+    }
+
+    /// After the last flush: a stream transport writes what it still holds (bounded) and stops
+    /// its I/O thread.
+    pub(crate) fn close(&mut self) {
+        if let Transport::Stream(s) = self {
+            s.close();
+        }
+    }
+
+    /// Send one packet (a stream transport queues it, with its final `\n`).
     pub(crate) fn send(&mut self, datagram: &[u8]) -> std::io::Result<()> {
         match self {
             Transport::Udp { socket, .. } => socket.send(datagram).map(drop),
@@ -180,12 +237,14 @@ impl Transport {
                 spy.push(datagram);
                 Ok(())
             }
+            Transport::Stream(s) => s.send(datagram),
         }
     }
 
     /// After repeated send errors: resolve the address again and open a new socket. Returns
-    /// an error when that fails (the old socket is kept).
-    pub(crate) fn reconnect(&mut self) -> Result<(), EmitError> {
+    /// whether to count a reconnect, or an error when that fails (the old socket is kept).
+    /// Stream transports reconnect on their own I/O thread: nothing to do here.
+    pub(crate) fn reconnect(&mut self) -> Result<bool, EmitError> {
         if let Transport::Udp {
             address,
             resolved,
@@ -196,6 +255,7 @@ impl Transport {
             *socket = connect_udp(addr)?;
             *resolved = addr;
         }
-        Ok(())
+        // Counted as a reconnect for the datagram transports and the spy, as before.
+        Ok(!matches!(self, Transport::Stream(_)))
     }
 }
