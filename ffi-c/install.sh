@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
-# Install the C library, header and pkg-config file under PREFIX (default /usr/local):
-#   ffi-c/install.sh [PREFIX]
+# Build the C library and install it under PREFIX (default /usr/local): header, static library,
+# pkg-config module and CMake package. With --shared, also librealm_metrics_shared.so.
+#   ffi-c/install.sh [--shared] [PREFIX]
+# The same as `cmake -S ffi-c -B <dir> && cmake --build <dir> && cmake --install <dir> --prefix P`
+# (ffi-c/CMakeLists.txt drives cargo); the CMake build directory is kept under cargo's target
+# directory, so a second install rebuilds nothing. Needs cargo, CMake >= 3.18 and a C compiler.
 set -euo pipefail
+shared=OFF
+if [[ ${1:-} == --shared ]]; then
+  shared=ON
+  shift
+fi
+if [[ $# -gt 1 || ${1:-} == -* ]]; then
+  echo "usage: $0 [--shared] [PREFIX]" >&2
+  exit 2
+fi
+prefix=$(realpath -m -- "${1:-/usr/local}") # before the cd: a relative PREFIX means the caller's
 cd "$(dirname "$0")/.."
-prefix=${1:-/usr/local}
-target=${CARGO_TARGET_DIR:-$PWD/target}
-cargo build -p realm-metrics-ffi --release
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-mkdir -p "$prefix/lib/pkgconfig" "$prefix/include"
-install -m 0644 "$target/release/librealm_metrics.a" "$prefix/lib/"
-install -m 0755 "$target/release/librealm_metrics.so" "$prefix/lib/"
-install -m 0644 ffi-c/include/realm_metrics.h "$prefix/include/"
-sed -e "s|@PREFIX@|$prefix|" -e "s|@VERSION@|$version|" ffi-c/realm_metrics.pc.in > "$prefix/lib/pkgconfig/realm_metrics.pc"
-echo "installed realm_metrics $version under $prefix"
+target=$(realpath -m -- "${CARGO_TARGET_DIR:-$PWD/target}")
+build=$target/ffi-c-cmake
+cmake -S ffi-c -B "$build" -DREALM_METRICS_INSTALL_SHARED="$shared" -DREALM_METRICS_CARGO_TARGET_DIR="$target"
+cmake --build "$build"
+cmake --install "$build" --prefix "$prefix"
+echo "installed realm_metrics under $prefix"
