@@ -1,9 +1,9 @@
 //! One flat record per decoded value, with catalog recognition: the shape that the CLI's
 //! `decode`, the Node package and the wasm package all report.
 
-use super::decode::{decode, DecodeError, Event, Lines, Sample, Samples, ServiceCheck};
 use super::Record;
-use crate::catalog::{recognize_full, Recognized};
+use super::decode::{DecodeError, Event, Lines, Sample, Samples, ServiceCheck, decode};
+use crate::catalog::{Recognized, recognize_full};
 
 /// The catalog match of a value's name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,17 +67,53 @@ pub fn flatten<'a, 'p>(input: &'a [u8], prefix: Option<&'p str>) -> Flatten<'a, 
     }
 }
 
-/// Catalog recognition of one name and sample.
+/// Catalog recognition of one name and sample: the one function every binding and the dashboard
+/// use.
+///
+/// - Without `prefix`, `realm.<host>.<catalog name>`, the host taken from the name; or
+///   `realm.<catalog name>` with a `host` tag (Telegraf `name,host=h1:3|g` or DogStatsD
+///   `|#host:h1`), the host taken from the tag: what the encoder writes with a host tag.
+/// - With `prefix`, `<prefix>.<catalog name>`; the host is the `host` tag's value, if any.
+///
+/// A `host` tag counts when it has a non-empty value; when there are several, the last one (the
+/// DogStatsD one, as for every duplicate tag).
 pub fn catalog_match<'a>(
     name: &'a str,
-    sample: &Sample<'_>,
+    sample: &Sample<'a>,
     prefix: Option<&str>,
 ) -> CatalogMatch<'a> {
-    match recognize_full(name, prefix, sample.ty.kind()) {
+    let kind = sample.ty.kind();
+    let found = match recognize_full(name, prefix, kind) {
+        Ok(Some((host, recognized))) => Ok(Some((host.or_else(|| host_tag(sample)), recognized))),
+        // `realm.<catalog name>`: a match only with a host tag.
+        Ok(None) if prefix.is_none() => match host_tag(sample) {
+            Some(host) => recognize_full(name, Some(HOST_TAG_PREFIX), kind)
+                .map(|o| o.map(|(_, recognized)| (Some(host), recognized))),
+            None => Ok(None),
+        },
+        other => other,
+    };
+    match found {
         Ok(Some((host, recognized))) => CatalogMatch::Metric { host, recognized },
         Ok(None) => CatalogMatch::None,
         Err(()) => CatalogMatch::KindMismatch,
     }
+}
+
+/// The prefix of names whose host is in a tag (Telegraf's `hostname_as_tag` layout).
+const HOST_TAG_PREFIX: &str = "realm";
+
+/// The value of the sample's last `host` tag, when it is not empty.
+fn host_tag<'a>(sample: &Sample<'a>) -> Option<&'a str> {
+    let tags = sample.tags();
+    if tags.is_empty() {
+        return None;
+    }
+    tags.iter()
+        .filter(|(k, _)| *k == "host")
+        .last()
+        .and_then(|(_, v)| v)
+        .filter(|v| !v.is_empty())
 }
 
 impl<'a> Iterator for Flatten<'a, '_> {
