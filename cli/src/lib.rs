@@ -1,7 +1,8 @@
-//! Library side of the `realm-metrics` command: the JSON shapes it prints, shared with its tests.
+//! Library side of the `realm-metrics` command: its command line, and the JSON shapes it prints,
+//! shared with its tests.
 #![deny(missing_docs)]
 
-pub mod args;
+pub mod command;
 pub mod dashboard;
 pub mod json;
 pub mod markdown;

@@ -14,10 +14,10 @@
 //! Every measurement also carries Telegraf's `metric_type` tag (`counter` or `gauge`), which
 //! keeps the counter and gauge twins of `protocol.bytes.*` apart.
 
-use crate::args::{no_more_args, take_opt};
+use crate::command::non_empty;
 use realm_metrics::wire::Dialect;
 use realm_metrics::{Group, Kind, Metric};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// The most dot-separated labels a host name may have for the `etsy` templates to move it into
 /// the `host` tag (`ip-10-0-0-1.eu-west-1.compute.internal` has 4). Longer host names fall
@@ -187,45 +187,50 @@ pub fn telegraf_config(dialect: Dialect, influx_url: &str, database: &str) -> St
     )
 }
 
-/// Take the values of `names` (`--name value` or `--name=value`) from `args`; any other
-/// argument (a repeated option too) is an error.
-fn options<const N: usize>(
-    mut args: Vec<String>,
-    names: [&str; N],
-) -> Result<[Option<String>; N], String> {
-    let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
-    for (slot, name) in out.iter_mut().zip(names) {
-        *slot = take_opt(&mut args, name)?;
-    }
-    no_more_args(&args)?;
-    Ok(out)
+/// The command line of `realm-metrics telegraf-config`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct TelegrafConfigArgs {
+    /// The emitters' dialect: etsy (host in the name) or telegraf (host as a tag)
+    #[arg(long, value_name = "DIALECT", default_value = "etsy", value_parser = parse_dialect)]
+    pub dialect: Dialect,
+    /// The InfluxDB to write to
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8086", value_parser = non_empty)]
+    pub influx_url: String,
+    /// The InfluxDB database
+    #[arg(long, value_name = "NAME", default_value = "realm", value_parser = non_empty)]
+    pub database: String,
 }
 
-/// `realm-metrics telegraf-config [--dialect etsy|telegraf] [--influx-url URL]
-/// [--database NAME]`: the configuration to print (defaults: `etsy`,
-/// `http://127.0.0.1:8086`, `realm`), or a usage error.
-pub fn telegraf_config_command(args: Vec<String>) -> Result<String, String> {
-    let [dialect, url, db] = options(args, ["--dialect", "--influx-url", "--database"])?;
-    let dialect = parse_dialect(dialect.as_deref().unwrap_or("etsy"))?;
-    let url = url.unwrap_or_else(|| "http://127.0.0.1:8086".into());
-    let db = db.unwrap_or_else(|| "realm".into());
-    if url.is_empty() || db.is_empty() {
-        return Err("--influx-url and --database must not be empty".into());
-    }
-    Ok(telegraf_config(dialect, &url, &db))
+/// The command line of `realm-metrics grafana-dashboard`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct GrafanaDashboardArgs {
+    /// The Grafana data source type
+    #[arg(long, value_enum, default_value_t = Datasource::Influxdb)]
+    pub datasource: Datasource,
+    /// The dialect the Telegraf configuration was printed for: etsy or telegraf
+    #[arg(long, value_name = "DIALECT", default_value = "etsy", value_parser = parse_dialect)]
+    pub dialect: Dialect,
 }
 
-/// `realm-metrics grafana-dashboard [--datasource influxdb] [--dialect etsy|telegraf]`: the
-/// dashboard JSON to print (pretty, with a final newline), or a usage error.
-pub fn grafana_dashboard_command(args: Vec<String>) -> Result<String, String> {
-    let [datasource, dialect] = options(args, ["--datasource", "--dialect"])?;
-    match datasource.as_deref().unwrap_or("influxdb") {
-        "influxdb" => {}
-        d => return Err(format!("unknown datasource {d:?} (influxdb)")),
-    }
-    let dialect = parse_dialect(dialect.as_deref().unwrap_or("etsy"))?;
-    let mut s = serde_json::to_string_pretty(&grafana_dashboard(dialect))
-        .map_err(|e| format!("cannot write JSON: {e}"))?;
+/// `grafana-dashboard --datasource`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Datasource {
+    /// InfluxDB (InfluxQL), fed by `realm-metrics telegraf-config`
+    Influxdb,
+}
+
+/// `realm-metrics telegraf-config`: the configuration to print.
+pub fn telegraf_config_command(args: &TelegrafConfigArgs) -> String {
+    telegraf_config(args.dialect, &args.influx_url, &args.database)
+}
+
+/// `realm-metrics grafana-dashboard`: the dashboard JSON to print (pretty, with a final newline).
+pub fn grafana_dashboard_command(args: &GrafanaDashboardArgs) -> Result<String, String> {
+    let dashboard = match args.datasource {
+        Datasource::Influxdb => grafana_dashboard(args.dialect),
+    };
+    let mut s =
+        serde_json::to_string_pretty(&dashboard).map_err(|e| format!("cannot write JSON: {e}"))?;
     s.push('\n');
     Ok(s)
 }
@@ -417,16 +422,36 @@ mod tests {
         );
     }
 
+    /// `realm-metrics <args>` parsed.
+    fn parse(args: &[&str]) -> Result<crate::command::Command, clap::Error> {
+        use clap::Parser;
+        let argv = std::iter::once(&"realm-metrics").chain(args);
+        Ok(crate::command::Cli::try_parse_from(argv)?.command)
+    }
+
     #[test]
     fn command_options() {
-        assert!(telegraf_config_command(vec![]).is_ok());
-        assert!(telegraf_config_command(vec!["--dialect=telegraf".into()]).is_ok());
-        assert!(telegraf_config_command(vec!["--dialect".into()]).is_err());
-        assert!(telegraf_config_command(vec!["--database".into(), "".into()]).is_err());
-        assert!(telegraf_config_command(vec!["--nope".into(), "x".into()]).is_err());
-        let twice = vec!["--dialect=etsy".into(), "--dialect=etsy".into()];
-        assert!(grafana_dashboard_command(twice).is_err());
-        assert!(grafana_dashboard_command(vec!["--datasource=graphite".into()]).is_err());
+        use crate::command::Command;
+        let Ok(Command::TelegrafConfig(t)) = parse(&["telegraf-config"]) else {
+            panic!("telegraf-config")
+        };
+        assert_eq!(
+            (t.dialect, t.influx_url.as_str(), t.database.as_str()),
+            (Dialect::Etsy, "http://127.0.0.1:8086", "realm")
+        );
+        assert!(telegraf_config_command(&t).contains("database = \"realm\""));
+        let Ok(Command::TelegrafConfig(t)) = parse(&["telegraf-config", "--dialect=telegraf"])
+        else {
+            panic!("--dialect=telegraf")
+        };
+        assert_eq!(t.dialect, Dialect::Telegraf);
+        assert!(parse(&["telegraf-config", "--dialect"]).is_err());
+        assert!(parse(&["telegraf-config", "--database", ""]).is_err());
+        assert!(parse(&["telegraf-config", "--nope", "x"]).is_err());
+        assert!(parse(&["grafana-dashboard", "--dialect=etsy", "--dialect=etsy"]).is_err());
+        assert!(parse(&["grafana-dashboard", "--datasource=graphite"]).is_err());
+        let e = parse(&["grafana-dashboard", "--dialect=dogstatsd"]).unwrap_err();
+        assert!(e.to_string().contains("Datadog agent"), "{e}");
     }
 
     #[test]

@@ -23,10 +23,10 @@ use std::io::{self, IsTerminal, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use realm_metrics::wire::{flatten, CatalogMatch, Flat, SampleValue};
 use realm_metrics::Kind;
+use realm_metrics::wire::{CatalogMatch, Flat, SampleValue, flatten};
 
-use crate::args;
+use crate::command::socket_addr;
 
 /// The default listen address (loopback only).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8125";
@@ -42,31 +42,29 @@ pub struct Options {
     pub count: Option<u64>,
 }
 
-impl Options {
-    /// Parse the arguments after `tail`.
-    pub fn parse(mut argv: Vec<String>) -> Result<Options, String> {
-        let listen = args::take_opt(&mut argv, "--listen")?;
-        let interval = args::take_opt(&mut argv, "--interval-ms")?;
-        let count = args::take_opt(&mut argv, "--count")?;
-        args::no_more_args(&argv)?;
-        let interval_ms = match interval {
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|&ms| (10..=3_600_000).contains(&ms))
-                .ok_or_else(|| format!("--interval-ms: {v:?} is not 10..3600000"))?,
-            None => 1000,
-        };
-        Ok(Options {
-            listen: args::socket_addr("--listen", listen.as_deref().unwrap_or(DEFAULT_LISTEN))?,
-            interval: Duration::from_millis(interval_ms),
-            count: count
-                .map(|c| {
-                    c.parse::<u64>()
-                        .map_err(|_| format!("--count: {c:?} is not a number"))
-                })
-                .transpose()?,
-        })
+/// The command line of `realm-metrics tail`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct TailArgs {
+    /// UDP address to receive StatsD datagrams on
+    #[arg(long, value_name = "HOST:PORT", env = "REALM_METRICS_LISTEN",
+          default_value = DEFAULT_LISTEN, value_parser = socket_addr)]
+    pub listen: SocketAddr,
+    /// Length of one interval, in milliseconds (10 to 3600000)
+    #[arg(long, value_name = "MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub interval_ms: u64,
+    /// Stop after N intervals [default: run until interrupted]
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+}
+
+impl From<TailArgs> for Options {
+    fn from(a: TailArgs) -> Options {
+        Options {
+            listen: a.listen,
+            interval: Duration::from_millis(a.interval_ms),
+            count: a.count,
+        }
     }
 }
 
@@ -448,11 +446,31 @@ mod tests {
         assert_eq!(fmt_value(1.0 / 3.0), "0.333");
     }
 
+    /// `realm-metrics tail <args>`.
+    fn parse(args: &[&str]) -> Result<Options, clap::Error> {
+        use clap::Parser;
+        let argv = ["realm-metrics", "tail"].iter().chain(args);
+        match crate::command::Cli::try_parse_from(argv)?.command {
+            crate::command::Command::Tail(t) => Ok(t.into()),
+            c => panic!("{c:?}"),
+        }
+    }
+
     #[test]
     fn default_is_loopback() {
-        let o = Options::parse(vec![]).unwrap();
+        let o = parse(&[]).unwrap();
         assert!(o.listen.ip().is_loopback());
         assert_eq!(o.interval, Duration::from_secs(1));
         assert_eq!(o.count, None);
+        let o = parse(&["--interval-ms=10", "--count", "3"]).unwrap();
+        assert_eq!(o.interval, Duration::from_millis(10));
+        assert_eq!(o.count, Some(3));
+        for bad in [
+            &["--interval-ms", "9"][..],
+            &["--count", "x"],
+            &["--listen", "nope"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

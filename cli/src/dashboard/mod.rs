@@ -1,11 +1,13 @@
 //! `realm-metrics dashboard` and `realm-metrics query`: options for the service of
 //! `realm-metrics-server`, and the command-line side of its query API.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use realm_metrics_server::{query, store, Options, StoreOptions, DEFAULT_HTTP, DEFAULT_LISTEN};
+use clap::Args;
+use realm_metrics_server::{DEFAULT_HTTP, DEFAULT_LISTEN, Options, StoreOptions, query, store};
 
-use crate::args;
+use crate::command::socket_addr;
 
 /// Parse a size: `500M`, `2G`, `1048576` (powers of 1024; a trailing `B` or `iB` is allowed).
 pub fn parse_size(s: &str) -> Option<u64> {
@@ -32,64 +34,160 @@ pub fn parse_retention(s: &str) -> Result<[i64; 3], String> {
     for part in s.split(',').filter(|p| !p.is_empty()) {
         let (res, dur) = part
             .split_once('=')
-            .ok_or_else(|| format!("--retention: {part:?} is not RESOLUTION=DURATION"))?;
+            .ok_or_else(|| format!("{part:?} is not RESOLUTION=DURATION"))?;
         let i = ["1s", "1m", "1h"]
             .iter()
             .position(|x| *x == res)
-            .ok_or_else(|| format!("--retention: resolution {res:?} is not 1s, 1m or 1h"))?;
+            .ok_or_else(|| format!("resolution {res:?} is not 1s, 1m or 1h"))?;
         r[i] = query::parse_duration(dur)
-            .ok_or_else(|| format!("--retention: {dur:?} is not a duration such as 24h or 30d"))?;
+            .ok_or_else(|| format!("{dur:?} is not a duration such as 24h or 30d"))?;
     }
     Ok(r)
 }
 
-/// Parse the arguments after `dashboard`.
-pub fn parse(mut a: Vec<String>) -> Result<Options, String> {
-    let listen = args::take_opt(&mut a, "--listen")?;
-    let http = args::take_opt(&mut a, "--http")?;
-    let forward = args::take_opt(&mut a, "--forward")?;
-    let assets = args::take_opt(&mut a, "--assets")?;
-    let data = args::take_opt(&mut a, "--data")?;
-    let retention = args::take_opt(&mut a, "--retention")?;
-    let max_disk = args::take_opt(&mut a, "--max-disk")?;
-    let max_series = args::take_opt(&mut a, "--max-series")?;
-    let alerts = args::take_opt(&mut a, "--alerts")?;
-    let demo = args::take_flag(&mut a, "--demo");
-    args::no_more_args(&a)?;
-    let store = StoreOptions {
-        retention: retention
-            .as_deref()
-            .map(parse_retention)
-            .transpose()?
-            .unwrap_or(StoreOptions::default().retention),
-        max_disk: max_disk
-            .map(|m| {
-                parse_size(&m)
-                    .ok_or_else(|| format!("--max-disk: {m:?} is not a size such as 500M or 2G"))
-            })
-            .transpose()?,
-    };
-    let max_series = match max_series {
-        Some(m) => m
-            .parse::<usize>()
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| format!("--max-series: {m:?} is not a positive integer"))?,
-        None => realm_metrics_server::DEFAULT_MAX_SERIES,
-    };
-    Ok(Options {
-        listen: args::socket_addr("--listen", listen.as_deref().unwrap_or(DEFAULT_LISTEN))?,
-        http: args::socket_addr("--http", http.as_deref().unwrap_or(DEFAULT_HTTP))?,
-        demo,
-        forward: forward
-            .map(|f| args::socket_addr("--forward", &f))
-            .transpose()?,
-        assets: assets.map(PathBuf::from),
-        data: data.map_or_else(realm_metrics_server::default_data_dir, PathBuf::from),
-        store,
-        max_series,
-        alerts: alerts.map(PathBuf::from),
-    })
+/// A value parser for `--max-disk`.
+fn size_arg(s: &str) -> Result<u64, String> {
+    parse_size(s).ok_or_else(|| "not a size such as 500M or 2G".to_owned())
+}
+
+/// A value parser for a positive integer.
+fn positive(s: &str) -> Result<usize, String> {
+    s.parse::<usize>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| "not a positive integer".to_owned())
+}
+
+/// The help text of `--data`.
+const DATA_HELP: &str = "The data directory; the store is metrics.db in it \
+    [default: $XDG_DATA_HOME/realm-metrics, else ~/.local/share/realm-metrics]";
+
+/// Options of `realm-metrics dashboard`.
+#[derive(Clone, Debug, Args)]
+pub struct DashboardArgs {
+    /// UDP address to receive StatsD datagrams on
+    #[arg(long, value_name = "HOST:PORT", env = "REALM_METRICS_LISTEN",
+          default_value = DEFAULT_LISTEN, value_parser = socket_addr)]
+    pub listen: SocketAddr,
+    /// TCP address of the page, its WebSocket and the HTTP API
+    #[arg(long, value_name = "HOST:PORT", env = "REALM_METRICS_HTTP",
+          default_value = DEFAULT_HTTP, value_parser = socket_addr)]
+    pub http: SocketAddr,
+    #[arg(long, value_name = "DIR", env = "REALM_METRICS_DATA", help = DATA_HELP)]
+    /// The data directory (see the help text).
+    pub data: Option<PathBuf>,
+    /// Run two simulated sync workers that send through the real emitter
+    #[arg(long)]
+    pub demo: bool,
+    /// How long each resolution is kept (any subset) [default: 1s=24h,1m=30d,1h=365d]
+    #[arg(long, value_name = "1s=24h,1m=30d,1h=365d", value_parser = parse_retention)]
+    pub retention: Option<[i64; 3]>,
+    /// Evict the oldest points when the store grows over SIZE (e.g. 500M, 2G)
+    #[arg(long, value_name = "SIZE", value_parser = size_arg)]
+    pub max_disk: Option<u64>,
+    /// The most series kept; values of further series are dropped and counted
+    #[arg(long, value_name = "N", default_value_t = realm_metrics_server::DEFAULT_MAX_SERIES,
+          value_parser = positive)]
+    pub max_series: usize,
+    /// Alert rules (TOML) [default: the rules `realm-metrics alerts defaults` prints]
+    #[arg(long, value_name = "FILE")]
+    pub alerts: Option<PathBuf>,
+    /// Repeat every datagram to this statsd daemon
+    #[arg(long, value_name = "HOST:PORT", value_parser = socket_addr)]
+    pub forward: Option<SocketAddr>,
+    /// Serve the wasm web build (and uPlot, when it holds uPlot.esm.js) from DIR instead of the
+    /// copy built into this binary
+    #[arg(long, value_name = "DIR")]
+    pub assets: Option<PathBuf>,
+}
+
+impl DashboardArgs {
+    /// The service's options.
+    pub fn into_options(self) -> Options {
+        Options {
+            listen: self.listen,
+            http: self.http,
+            demo: self.demo,
+            forward: self.forward,
+            assets: self.assets,
+            data: self
+                .data
+                .unwrap_or_else(realm_metrics_server::default_data_dir),
+            store: StoreOptions {
+                retention: self.retention.unwrap_or(StoreOptions::default().retention),
+                max_disk: self.max_disk,
+            },
+            max_series: self.max_series,
+            alerts: self.alerts,
+        }
+    }
+}
+
+/// Options of `realm-metrics query`.
+#[derive(Clone, Debug, Args)]
+pub struct QueryCommand {
+    #[arg(long, value_name = "DIR", env = "REALM_METRICS_DATA", help = DATA_HELP)]
+    /// The data directory (see the help text).
+    pub data: Option<PathBuf>,
+    /// List the series (GET /api/v1/series) instead of querying points
+    #[arg(long)]
+    pub series: bool,
+    /// A full bucket name (realm.h1.connection.online)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// A catalog name (connection.online, protocol.<version>.used)
+    #[arg(long, value_name = "METRIC")]
+    pub metric: Option<String>,
+    /// Only this host's series
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Only series of this kind: counter, gauge, timer, histogram, distribution, set
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+    /// Only this protocol version (protocol.<version>.used)
+    #[arg(long, value_name = "VERSION")]
+    pub version: Option<String>,
+    /// Start: unix seconds, now or now-<duration> (now-15m) [default: 15 minutes before --to]
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// End: unix seconds, now or now-<duration> [default: now]
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Step: seconds or a duration (1m) [default: the finest kept resolution, at most 10,000
+    /// points]
+    #[arg(long, value_name = "STEP")]
+    pub step: Option<String>,
+    /// Timers: count sum min max mean p50 p90 p99 (default p90); gauges: value min max
+    #[arg(long, value_name = "STAT")]
+    pub stat: Option<String>,
+}
+
+impl QueryCommand {
+    /// The query: the data directory and the API's parameters.
+    pub fn to_query(&self) -> QueryArgs {
+        let pairs = [
+            ("name", &self.name),
+            ("metric", &self.metric),
+            ("host", &self.host),
+            ("kind", &self.kind),
+            ("version", &self.version),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("step", &self.step),
+            ("stat", &self.stat),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_owned(), v.clone()?)))
+        .collect();
+        QueryArgs {
+            data: self
+                .data
+                .clone()
+                .unwrap_or_else(realm_metrics_server::default_data_dir),
+            series: self.series,
+            pairs,
+        }
+    }
 }
 
 /// What `realm-metrics query` was asked.
@@ -101,26 +199,6 @@ pub struct QueryArgs {
     pub series: bool,
     /// The API's parameters (`name`, `metric`, `host`, ...), from `--name` and the like.
     pub pairs: Vec<(String, String)>,
-}
-
-/// Parse the arguments after `query`.
-pub fn parse_query(mut a: Vec<String>) -> Result<QueryArgs, String> {
-    let data = args::take_opt(&mut a, "--data")?;
-    let series = args::take_flag(&mut a, "--series");
-    let mut pairs = Vec::new();
-    for key in [
-        "name", "metric", "host", "kind", "version", "from", "to", "step", "stat",
-    ] {
-        if let Some(v) = args::take_opt(&mut a, &format!("--{key}"))? {
-            pairs.push((key.to_owned(), v));
-        }
-    }
-    args::no_more_args(&a)?;
-    Ok(QueryArgs {
-        data: data.map_or_else(realm_metrics_server::default_data_dir, PathBuf::from),
-        series,
-        pairs,
-    })
 }
 
 /// Run a query against the store file (read only; works while a server writes it). `Err` holds
@@ -138,6 +216,20 @@ pub fn run_query(q: &QueryArgs) -> Result<serde_json::Value, query::QueryError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::{Cli, Command};
+    use clap::Parser;
+
+    /// `realm-metrics dashboard <args>`.
+    fn parse(args: Vec<String>) -> Result<Options, clap::Error> {
+        let argv = ["realm-metrics", "dashboard"]
+            .into_iter()
+            .map(String::from)
+            .chain(args);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Dashboard(d) => Ok(d.into_options()),
+            c => panic!("{c:?}"),
+        }
+    }
 
     #[test]
     fn defaults_are_loopback() {
