@@ -250,7 +250,23 @@ impl Errors {
 
 fn assert_clean(seen: &Seen) {
     assert!(seen.fragments.is_empty(), "cut lines: {:?}", seen.fragments);
-    assert_eq!(seen.totals.decode_errors, 0, "lines: {:?}", seen.totals.lines);
+    assert_eq!(
+        seen.totals.decode_errors, 0,
+        "lines: {:?}",
+        seen.totals.lines
+    );
+    // The tail of a cut line can parse (`yyy:1.5|ms`): every name has the prefix.
+    let foreign: Vec<_> = seen
+        .totals
+        .lines
+        .iter()
+        .filter(|l| !l.starts_with("t."))
+        .take(5)
+        .collect();
+    assert!(
+        foreign.is_empty(),
+        "lines that start inside a line: {foreign:?}"
+    );
 }
 
 fn exact_totals(w: Where) {
@@ -290,7 +306,11 @@ fn exact_totals(w: Where) {
     assert_eq!(s.lines_dropped_backlog, 0);
     assert_eq!(s.connect_errors, 0);
     assert_eq!(s.backlog_bytes, 0);
-    assert_eq!(s.bytes_written, s.bytes_sent + s.packets_sent, "a \\n per packet");
+    assert_eq!(
+        s.bytes_written,
+        s.bytes_sent + s.packets_sent,
+        "a \\n per packet"
+    );
     assert!(errors.codes().is_empty(), "{:?}", errors.codes());
 }
 
@@ -343,7 +363,9 @@ fn server_restarts(w: Where) {
     // The close, and the failed attempts while nothing listened, went to the callback.
     let codes = errors.codes();
     assert!(
-        codes.iter().any(|c| *c == "send_failed" || *c == "io_error"),
+        codes
+            .iter()
+            .any(|c| *c == "send_failed" || *c == "io_error"),
         "{codes:?}"
     );
 }
@@ -415,7 +437,10 @@ fn never_reads(w: Where) {
         .hook(w.builder().max_buffered(MAX_BUFFERED))
         .build()
         .unwrap();
-    let name = format!("a.sample.name.long.enough.to.fill.buffers.quickly.{}", "x".repeat(40));
+    let name = format!(
+        "a.sample.name.long.enough.to.fill.buffers.quickly.{}",
+        "x".repeat(40)
+    );
     let mut slowest = Duration::ZERO;
     let end = Instant::now() + Duration::from_secs(60);
     let mut flushes = 0;
@@ -445,12 +470,23 @@ fn never_reads(w: Where) {
     }
     let t = Instant::now();
     emitter.close();
-    assert!(t.elapsed() < Duration::from_secs(10), "close took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "close took {:?}",
+        t.elapsed()
+    );
     let s = emitter.stats();
     assert!(s.lines_dropped_backlog > 0, "{s:?}");
     assert!(s.send_errors > 0, "{s:?}");
-    assert_eq!(s.backlog_bytes, 0, "the backlog is released at close: {s:?}");
-    assert!(errors.codes().contains(&"send_failed"), "{:?}", errors.codes());
+    assert_eq!(
+        s.backlog_bytes, 0,
+        "the backlog is released at close: {s:?}"
+    );
+    assert!(
+        errors.codes().contains(&"send_failed"),
+        "{:?}",
+        errors.codes()
+    );
     eprintln!("never-reading server: {flushes} flushes, slowest {slowest:?}, {s:?}");
     stop.store(true, Ordering::Relaxed);
     acceptor.join().unwrap();
@@ -499,4 +535,75 @@ fn unresolvable_tcp_host_is_reported_not_a_build_error() {
         std::thread::sleep(Duration::from_millis(20));
     }
     emitter.close();
+}
+
+/// A server that stops reading with lines half written into its socket, then closes: the next
+/// connection starts at a line boundary (the cut line is written again whole), so the new
+/// server parses every line.
+fn no_line_split_across_reconnect(w: Where) {
+    let listener = Listener::bind(&w);
+    let held: Arc<Mutex<Vec<Conn>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (h2, s2) = (held.clone(), stop.clone());
+    let acceptor = std::thread::spawn(move || {
+        while !s2.load(Ordering::Relaxed) {
+            match listener.accept() {
+                Ok(c) => h2.lock().unwrap().push(c),
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+        drop(listener);
+    });
+    // Large packets: a write that fills the socket buffer returns short, inside a line.
+    let emitter = w
+        .builder()
+        .max_payload(400_000)
+        .max_buffered(1 << 20)
+        .build()
+        .unwrap();
+    // Lines of varied lengths, so that a full socket buffer cuts one somewhere inside.
+    let end = Instant::now() + Duration::from_secs(60);
+    let mut i = 0u32;
+    while emitter.stats().lines_dropped_backlog == 0 {
+        assert!(Instant::now() < end, "never dropped: {:?}", emitter.stats());
+        for _ in 0..20_000 {
+            i += 1;
+            let name = format!("fill.{}", "y".repeat(1 + (i % 37) as usize));
+            emitter.timing(&name, f64::from(i) / 7.0).unwrap();
+        }
+        let _ = emitter.flush();
+    }
+    // Let the I/O thread stall on the full socket, then close the server with data unread.
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    acceptor.join().unwrap();
+    held.lock().unwrap().clear();
+
+    let server = LineServer::start(&w);
+    emitter.count(Metric::ConnectionStarted, 3).unwrap();
+    emitter.flush().unwrap();
+    assert!(server.wait_counter("t.connection.started", 3));
+    emitter.close();
+    std::thread::sleep(Duration::from_millis(100));
+    let seen = server.shutdown();
+    assert_clean(&seen);
+    // (What the kernel had accepted for the old connection is lost with it; what the emitter
+    // still held goes to the new one.)
+    let s = emitter.stats();
+    assert!(s.reconnects >= 1, "{s:?}");
+    assert!(s.partial_lines_resent >= 1, "no line was cut: {s:?}");
+    eprintln!(
+        "cut-line reconnect: {} lines on the new connection, {s:?}",
+        seen.totals.lines.len()
+    );
+}
+
+#[test]
+fn tcp_line_cut_by_a_broken_connection_is_resent_whole() {
+    no_line_split_across_reconnect(Where::tcp_free_port());
+}
+
+#[test]
+fn unix_stream_line_cut_by_a_broken_connection_is_resent_whole() {
+    no_line_split_across_reconnect(Where::unix("stream-cut"));
 }
