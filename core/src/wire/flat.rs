@@ -141,3 +141,98 @@ impl<'a> Iterator for Flatten<'a, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Metric;
+
+    /// The catalog match of the first value of `line`.
+    fn first<'a>(line: &'a str, prefix: Option<&str>) -> CatalogMatch<'a> {
+        match flatten(line.as_bytes(), prefix).next() {
+            Some(Flat::Value(v)) => v.catalog,
+            other => panic!("{line:?}: {other:?}"),
+        }
+    }
+
+    fn host_of(m: CatalogMatch<'_>) -> Option<(Option<&str>, Metric)> {
+        match m {
+            CatalogMatch::Metric { host, recognized } => Some((host, recognized.metric)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_host_tag_names_the_host_of_realm_catalog_names() {
+        for line in [
+            "realm.connection.online,host=h1:3|g",
+            "realm.connection.online:3|g|#host:h1",
+            "realm.connection.online,env=prod,host=h1:3|g|@0.5",
+            "realm.connection.online,host=h0:3|g|#env:prod,host:h1",
+        ] {
+            assert_eq!(
+                host_of(first(line, None)),
+                Some((Some("h1"), Metric::ConnectionOnline)),
+                "{line}"
+            );
+        }
+        // Without a host value there is no host, so no match.
+        for line in [
+            "realm.connection.online:3|g",
+            "realm.connection.online:3|g|#host",
+            "realm.connection.online,host=:3|g",
+            "realm.connection.online:3|g|#hosts:h1",
+            "realm.connection.online,host=h1:3|g|#host",
+        ] {
+            assert_eq!(first(line, None), CatalogMatch::None, "{line}");
+        }
+        // The host in the name wins; a wrong type is a kind mismatch.
+        assert_eq!(
+            host_of(first("realm.a.connection.online:3|g|#host:b", None)),
+            Some((Some("a"), Metric::ConnectionOnline))
+        );
+        assert_eq!(
+            first("realm.connection.online:3|ms|#host:h1", None),
+            CatalogMatch::KindMismatch
+        );
+        // Another prefix than realm needs the prefix option.
+        assert_eq!(
+            first("svc.connection.online:3|g|#host:h1", None),
+            CatalogMatch::None
+        );
+    }
+
+    #[test]
+    fn with_a_prefix_the_host_comes_from_the_tag() {
+        assert_eq!(
+            host_of(first("svc.realms.open:1|g|#host:h1", Some("svc"))),
+            Some((Some("h1"), Metric::RealmsOpen))
+        );
+        assert_eq!(
+            host_of(first("svc.realms.open:1|g", Some("svc"))),
+            Some((None, Metric::RealmsOpen))
+        );
+    }
+
+    #[test]
+    fn the_encoders_host_tag_output_is_recognised() {
+        use crate::wire::{Dialect, Encoder, Tag, Value};
+        let global = [Tag::new("env", Some("prod"))];
+        for dialect in [Dialect::Telegraf, Dialect::DogStatsd] {
+            let enc = Encoder::new(dialect, "realm", &global)
+                .unwrap()
+                .with_host_tag("worker-1.example.com")
+                .unwrap();
+            let mut buf = [0u8; 256];
+            let n = enc
+                .encode_metric(&mut buf, Metric::SessionStarted, Value::Int(2))
+                .unwrap();
+            let line = core::str::from_utf8(&buf[..n]).unwrap();
+            assert_eq!(
+                host_of(first(line, None)),
+                Some((Some("worker-1.example.com"), Metric::SessionStarted)),
+                "{dialect}: {line}"
+            );
+        }
+    }
+}

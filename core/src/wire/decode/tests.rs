@@ -179,3 +179,130 @@ fn fast_path_takes_plain_decimals() {
         check_fast_matches_general(l);
     }
 }
+
+fn metric(line: &[u8]) -> MetricLine<'_> {
+    match decode_line(line, 1) {
+        Ok(Record::Metric(l)) => l,
+        other => panic!("{:?}: {other:?}", String::from_utf8_lossy(line)),
+    }
+}
+
+fn error(line: &[u8]) -> DecodeError {
+    match decode_line(line, 1) {
+        Err(e) => e,
+        other => panic!("{:?}: {other:?}", String::from_utf8_lossy(line)),
+    }
+}
+
+#[test]
+fn a_set_member_keeps_its_colons() {
+    let l = metric(b"daemon:abc:def|s");
+    let s: Vec<_> = l.samples().map(|s| s.value).collect();
+    assert_eq!(s, [SampleValue::Set("abc:def")]);
+    assert!(!l.is_multi());
+    // Segments still split after the type.
+    let l = metric(b"u:1:2|s:3|s|#k:v");
+    let s: Vec<_> = l.samples().map(|s| s.value).collect();
+    assert_eq!(s, [SampleValue::Set("1:2"), SampleValue::Set("3")]);
+}
+
+#[test]
+fn an_empty_field_ends_at_a_colon() {
+    let l = metric(b"a:0|ms|@0.1:0|ms|:1|ms");
+    let s: Vec<_> = l
+        .samples()
+        .map(|s| (s.value, s.sample_rate, s.extensions().count()))
+        .collect();
+    assert_eq!(
+        s,
+        [
+            (SampleValue::Number(Number::UInt(0)), Some(0.1), 0),
+            (SampleValue::Number(Number::UInt(0)), None, 0),
+            (SampleValue::Number(Number::UInt(1)), None, 0),
+        ]
+    );
+    // An unknown field still runs to the next '|'.
+    let l = metric(b"a:1|c|x:2|c");
+    assert_eq!(l.samples().count(), 1);
+    assert_eq!(l.first().extensions().collect::<Vec<_>>(), ["x:2", "c"]);
+}
+
+#[test]
+fn every_t_field_is_a_timestamp() {
+    for line in [&b"a:1|c|Tabc"[..], b"a:1|c|T12x", b"a:1|c|T", b"a:1|c|T-5"] {
+        let e = error(line);
+        assert_eq!(
+            (e.kind, e.column),
+            (DecodeErrorKind::InvalidTimestamp, 8),
+            "{:?}",
+            String::from_utf8_lossy(line)
+        );
+    }
+    assert_eq!(metric(b"a:1|c|T17").first().timestamp, Some(17));
+    // A timestamp ends at a ':', which starts the next segment.
+    assert_eq!(metric(b"a:1|c|T1:2|c").samples().count(), 2);
+}
+
+#[test]
+fn a_bucket_tag_without_equals_is_dropped() {
+    // An empty key is still an error; a key without '=' is dropped.
+    let e = error(b"a,env=prod,canary,=x:1|c");
+    assert_eq!(e.kind, DecodeErrorKind::InvalidTag);
+    let l = metric(b"a,env=prod,canary:1|c|#bare");
+    let tags: Vec<_> = l.first().tags().iter().collect();
+    assert_eq!(tags, [("env", Some("prod")), ("bare", None)]);
+    let l = metric(b"a,canary:1|c");
+    assert!(l.first().tags().is_empty());
+}
+
+#[test]
+fn event_fields_unknown_or_malformed_are_ignored() {
+    let Ok(Record::Event(e)) = decode_line(b"_e{5,4}:title|text|d:abc|x:y||p:low|d:17", 1) else {
+        panic!("not an event");
+    };
+    assert_eq!(
+        (e.title, e.text, e.priority, e.timestamp),
+        ("title", "text", Some("low"), Some(17))
+    );
+    assert_eq!(e.extensions().collect::<Vec<_>>(), ["x:y"]);
+    // An empty title is an error at its length; an empty text is not.
+    let err = error(b"_e{0,4}:|text");
+    assert_eq!((err.kind, err.column), (DecodeErrorKind::InvalidEvent, 4));
+    assert!(matches!(decode_line(b"_e{5,0}:title|", 1), Ok(Record::Event(e)) if e.text.is_empty()));
+    // A tag with an empty key is still an error.
+    assert_eq!(
+        error(b"_e{1,1}:a|b|#:v").kind,
+        DecodeErrorKind::InvalidEvent
+    );
+}
+
+#[test]
+fn service_check_fields_unknown_or_malformed_are_ignored() {
+    let Ok(Record::ServiceCheck(s)) = decode_line(b"_sc|agent.up|0|u:x|d:abc||h:h1|m:a|b", 1)
+    else {
+        panic!("not a service check");
+    };
+    assert_eq!(
+        (s.status, s.timestamp, s.hostname, s.message),
+        (0, None, Some("h1"), Some("a|b"))
+    );
+    assert_eq!(s.extensions().collect::<Vec<_>>(), ["u:x"]);
+    assert_eq!(
+        error(b"_sc|c|0|#:v").kind,
+        DecodeErrorKind::InvalidServiceCheck
+    );
+}
+
+#[test]
+fn signs_and_negative_timers_are_plain_values() {
+    for (line, v) in [
+        (&b"a:+1|c"[..], Number::UInt(1)),
+        (b"a:-1|c", Number::Int(-1)),
+        (b"a:+1|ms", Number::UInt(1)),
+        (b"a:-5|ms", Number::Int(-5)),
+    ] {
+        let s = metric(line).first();
+        assert_eq!((s.value, s.delta), (SampleValue::Number(v), false));
+    }
+    assert!(metric(b"a:+1|g").first().delta);
+}
