@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The Node package's checks: install (npm ci), build the addon, check the generated loader and
 # types for drift, run the node:test suites, type-check a TypeScript user of the package.
+# The node:test suites include test/pack/: pack.sh packs the npm tarballs (main + linux-x64-gnu,
+# checking node/npm/ against napi create-npm-dirs), and an empty project outside the tree
+# installs them offline with no cargo/rustc on PATH (CJS, ESM, tsc). REALM_METRICS_PACK_MUSL=1
+# also builds and packs linux-x64-musl (needs the rustup target and musl-tools; ~45 s cold).
 # Usage: bash node/test.sh   (from anywhere; Node >= 18, Rust and npm on PATH)
 set -euo pipefail
 cd "$(dirname "$0")"
