@@ -1,5 +1,6 @@
-//! The emitter: in-process aggregation, and a flusher thread sending StatsD datagrams over UDP
-//! or a Unix datagram socket.
+//! The emitter: in-process aggregation, and a flusher thread sending StatsD packets over UDP, a
+//! Unix datagram socket, or a TCP or Unix stream connection (newline-framed, written by a
+//! background thread that reconnects: see [`EmitterBuilder::tcp`]).
 //!
 //! # Why aggregate
 //!
@@ -88,7 +89,7 @@
 //! ```
 //!
 //! To send to a daemon, use [`EmitterBuilder::build`] (UDP, default `localhost:8125`) or set
-//! [`EmitterBuilder::unix_socket`]. With the `metrics` feature, [`Recorder`] plugs the emitter
+//! [`EmitterBuilder::unix_socket`], [`EmitterBuilder::tcp`] or [`EmitterBuilder::unix_stream`]. With the `metrics` feature, [`Recorder`] plugs the emitter
 //! into the [`metrics`](https://docs.rs/metrics) facade.
 
 use core::sync::atomic::{AtomicBool, Ordering::*};

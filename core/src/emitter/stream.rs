@@ -300,6 +300,14 @@ impl StreamTransport {
     /// Write what is buffered (for at most [`CLOSE_LINGER`]), then stop the I/O thread. What is
     /// still unwritten then is counted as dropped. Idempotent.
     pub(crate) fn close(&mut self) {
+        if std::process::id() != self.pid {
+            // A forked child: the I/O thread is the parent's, and the backlog's lock may have
+            // been held by it at the fork. Touch neither.
+            if let Some(h) = self.thread.take() {
+                std::mem::forget(h);
+            }
+            return;
+        }
         {
             let mut b = self.link.lock();
             if b.closing.is_none() {
@@ -308,12 +316,7 @@ impl StreamTransport {
         }
         self.link.wake.notify_all();
         if let Some(h) = self.thread.take() {
-            if std::process::id() != self.pid {
-                // A forked child: the thread is the parent's.
-                std::mem::forget(h);
-            } else {
-                let _ = h.join();
-            }
+            let _ = h.join();
         }
     }
 }
