@@ -49,14 +49,16 @@ pub enum EmitError {
     },
     /// A builder setting is out of range.
     InvalidConfig(&'static str),
-    /// The address could not be resolved (at build, or when re-resolving).
+    /// The address could not be resolved (at build, when re-resolving, or at a TCP stream
+    /// transport's connection attempt), or a TCP address has no port.
     Resolve {
         /// The address as given.
         address: String,
         /// Why.
         reason: String,
     },
-    /// Creating or configuring the socket failed.
+    /// Creating, configuring or connecting the socket failed (for a stream transport, a failed
+    /// connection attempt, counted in [`Stats::connect_errors`](super::Stats::connect_errors)).
     Io {
         /// What was being done.
         op: &'static str,
@@ -65,7 +67,10 @@ pub enum EmitError {
         /// The OS error text.
         message: String,
     },
-    /// Sending a datagram failed (counted in [`Stats::send_errors`](super::Stats::send_errors)).
+    /// Sending failed: a datagram the socket refused, or a packet a stream transport's full
+    /// backlog refused (both counted in [`Stats::send_errors`](super::Stats::send_errors)); or,
+    /// told by a stream transport's I/O thread, a write that failed or timed out, or a close by
+    /// the server.
     Send {
         /// The OS error kind.
         kind: std::io::ErrorKind,
@@ -159,7 +164,7 @@ impl fmt::Display for EmitError {
                 write!(f, "cannot resolve statsd address {address:?}: {reason}")
             }
             EmitError::Io { op, message, .. } => write!(f, "{op}: {message}"),
-            EmitError::Send { message, .. } => write!(f, "sending a datagram failed: {message}"),
+            EmitError::Send { message, .. } => write!(f, "sending failed: {message}"),
             EmitError::LineTooLong(e) => write!(f, "{e}; the line was dropped"),
             EmitError::Forked => f.write_str(
                 "the emitter was built before fork() and sends nothing in the child: build a new one there",
