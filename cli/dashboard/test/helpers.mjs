@@ -15,14 +15,43 @@ export const repoRoot = path.resolve(here, '..', '..', '..');
 export const bin = process.env.REALM_METRICS_BIN
   ?? path.join(process.env.CARGO_TARGET_DIR ?? path.join(repoRoot, 'target'), 'debug', 'realm-metrics');
 
+/** How `startDashboard` runs the binary: `launch(args)` returns the child process (stdio: ignore,
+ * pipe, pipe). By default `bin` itself; see `setDashboardLauncher`. */
+let launch = (args) => spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** Run every later `startDashboard` (in this process) through `fn(args)`, e.g.
+ * `hiddenTreeLauncher`: the tests of a file then run against that binary instead of `bin`. */
+export function setDashboardLauncher(fn) {
+  launch = fn;
+}
+
+/** A launcher for `setDashboardLauncher` that runs `dir/realm-metrics` with the source tree
+ * hidden: in a new mount namespace (`unshare -m`, as root) with an empty tmpfs over `repoRoot`,
+ * from `dir`, with HOME=`dir`/home. The child's PID is the binary's (unshare and sh exec), so
+ * signals reach it. It exits 97 if the tree is still visible. */
+export function hiddenTreeLauncher(dir) {
+  const script = [
+    'set -e',
+    'root=$1; dir=$2; shift 2',
+    'mount -t tmpfs -o size=1m,mode=0755 realm-metrics-hidden-tree "$root"',
+    'if [ -e "$root/Cargo.toml" ] || [ -e "$root/wasm" ]; then echo "the source tree is still visible" >&2; exit 97; fi',
+    'cd "$dir"',
+    'exec ./realm-metrics "$@"',
+  ].join('\n');
+  const env = { PATH: process.env.PATH, HOME: path.join(dir, 'home'), LANG: 'C.UTF-8' };
+  return (args) => spawn('unshare', ['-m', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', repoRoot, dir, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: dir,
+    env,
+  });
+}
+
 /** Start the dashboard on free ports with its store in a new temporary folder (or `data`);
  * resolves once both addresses are printed. */
 export function startDashboard(args = [], { data } = {}) {
   const ownData = !data;
   const dataDir = data ?? mkdtempSync(path.join(tmpdir(), 'realm-metrics-dashboard-data-'));
-  const child = spawn(bin, ['dashboard', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--data', dataDir, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = launch(['dashboard', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--data', dataDir, ...args]);
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
