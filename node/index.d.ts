@@ -54,6 +54,51 @@ export declare class NativeEmitter {
   stats(): EmitterStats
 }
 
+/** The sender of one client (shared by its child clients). */
+export declare class NativeSink {
+  /**
+   * Open the socket (UDP and Unix datagrams: lazily; streams: at the first flush) and start
+   * the flusher thread. Never throws for an unresolvable host: see `resolveError`.
+   */
+  constructor(options: NativeSinkOptions, onError?: ((info: EmitErrorInfo) => void) | undefined | null)
+  /** Cells per chunk. */
+  get chunkCells(): number
+  /** The error of resolving the host at construction (`null` when it resolved). */
+  get resolveError(): EmitErrorInfo | null
+  /**
+   * A new chunk of `chunkCells` zeroed 64-bit cells, as an `ArrayBuffer` over the sink's own
+   * memory: cell `k` of chunk `n` (in creation order) is cell number `n * chunkCells + k`.
+   */
+  chunk(): ArrayBuffer
+  /** Register a counter on `cell`: `false` when `maxSeries` are registered (counted). */
+  counter(cell: number, head: string, tail: string): boolean
+  /** Register a gauge on the four cells from `cell`: `false` when `maxSeries` are registered. */
+  gauge(cell: number, head: string, tail: string, negZero: boolean): boolean
+  /**
+   * Queue a line (sent at the next flush, or sooner past the send threshold). Returns its
+   * length in bytes, or 0 when the queue is full (the line is dropped and counted).
+   */
+  line(line: string): number
+  /**
+   * Send now, on the calling thread; returns the first error of this flush, or `null`. With
+   * `notify` (default true), the error also goes to the error callback.
+   */
+  flush(notify?: boolean | undefined | null): EmitErrorInfo | null
+  /**
+   * Stop the flusher thread, then flush one last time; returns that flush's first error.
+   * Later calls do nothing.
+   */
+  close(notify?: boolean | undefined | null): EmitErrorInfo | null
+  /** The machine's hostname, sanitized for a metric name. */
+  static hostname(): string
+  /** The catalog's default prefix, `realm.<hostname>`. */
+  static defaultPrefix(): string
+  /** Whether `close()` was called. */
+  get closed(): boolean
+  /** A snapshot of the counters. */
+  stats(): SinkStats
+}
+
 /** The 18 catalog rows, in the reference's order (index = id). */
 export declare function catalog(): Array<CatalogEntry>
 
@@ -216,6 +261,54 @@ export interface NativeEmitterOptions {
   maxRegistered?: number
   /** Bound on timing/histogram/distribution/set samples between flushes (default 65536). */
   maxSamples?: number
+}
+
+/** Options of a `NativeSink` (normalised by the JavaScript layer). */
+export interface NativeSinkOptions {
+  /** `udp` (default), `uds` (Unix datagram), `tcp` or `stream` (Unix stream socket). */
+  protocol?: string
+  /** Host for `udp` / `tcp` (default `localhost`). */
+  host?: string
+  /** Port for `udp` / `tcp` (default 8125). */
+  port?: number
+  /** Socket path for `uds` / `stream`. */
+  path?: string
+  /** Milliseconds between flushes (default 1000; 0: only `flush()` / `close()` send). */
+  flushIntervalMs?: number
+  /** The largest payload: lines are packed up to it; 0 sends one line per payload. */
+  maxPayload?: number
+  /** Send as soon as this many bytes of lines are queued (per-call mode); 0: at flushes only. */
+  sendThreshold?: number
+  /** Bound on queued lines between flushes (default 65536); more are dropped and counted. */
+  maxLines?: number
+  /** Bound on registered counters and gauges (default 10000). */
+  maxSeries?: number
+  /** Keep a resolved address for this many milliseconds (default 0: resolve at every flush). */
+  dnsTtlMs?: number
+}
+
+/** The sink's counters (numbers; exact up to 2^53). */
+export interface SinkStats {
+  /** Flushes run. */
+  flushes: number
+  /** Payloads handed to the socket. */
+  packetsSent: number
+  /** Bytes in those payloads. */
+  bytesSent: number
+  /** Lines in those payloads. */
+  linesSent: number
+  /** Payloads the socket refused (their lines are lost). */
+  sendErrors: number
+  /** Stream reconnections. */
+  reconnects: number
+  /** Lines longer than a datagram can carry, dropped. */
+  linesDroppedOversize: number
+  /** Lines dropped because the queue was full. */
+  droppedLines: number
+  /** Counters and gauges refused because `maxSeries` were registered. */
+  droppedCardinality: number
+  /** Counters and gauges registered. */
+  registered: number
 }
 
 /** A tag: a key and a value (`null` for a bare DogStatsD tag). */

@@ -13,3 +13,4 @@
 mod codec;
 mod emitter;
 mod error;
+mod sink;
