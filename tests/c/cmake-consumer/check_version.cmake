@@ -1,0 +1,47 @@
+# The installed version file's policy (cmake -DCONFIG_DIR=<prefix>/lib/cmake/realm_metrics -P
+# check_version.cmake): while the version is 0.x, a request accepts the same 0.minor only (not an
+# older or newer minor), and nothing older than itself; a 1.x request never matches 0.x.
+if(NOT CONFIG_DIR)
+  message(FATAL_ERROR "usage: cmake -DCONFIG_DIR=<prefix>/lib/cmake/realm_metrics -P check_version.cmake")
+endif()
+set(CMAKE_SIZEOF_VOID_P 8)
+
+function(compatible request out)
+  set(PACKAGE_FIND_NAME realm_metrics)
+  set(PACKAGE_FIND_VERSION "${request}")
+  string(REPLACE "." ";" parts "${request}.0.0")
+  list(GET parts 0 PACKAGE_FIND_VERSION_MAJOR)
+  list(GET parts 1 PACKAGE_FIND_VERSION_MINOR)
+  list(GET parts 2 PACKAGE_FIND_VERSION_PATCH)
+  include("${CONFIG_DIR}/realm_metricsConfigVersion.cmake")
+  set(${out} "${PACKAGE_VERSION_COMPATIBLE}" PARENT_SCOPE)
+  set(installed "${PACKAGE_VERSION}" PARENT_SCOPE)
+endfunction()
+
+compatible(0 _)
+if(NOT installed MATCHES "^0\\.([0-9]+)\\.([0-9]+)$")
+  message(STATUS "version ${installed} is not 0.x: this check is for 0.x (SameMinorVersion)")
+  return()
+endif()
+set(minor "${CMAKE_MATCH_1}")
+set(patch "${CMAKE_MATCH_2}")
+math(EXPR next_minor "${minor} + 1")
+math(EXPR next_patch "${patch} + 1")
+set(cases "0.${minor}=TRUE")
+if(minor GREATER 0)
+  # What tells SameMinorVersion from SameMajorVersion: a program written for 0.(minor-1) must
+  # not get this 0.minor, which may have broken its API.
+  math(EXPR prev_minor "${minor} - 1")
+  list(APPEND cases "0.${prev_minor}=FALSE")
+endif()
+foreach(case ${cases} "0.${minor}.0=TRUE" "0.${minor}.${patch}=TRUE" "0.${minor}.${next_patch}=FALSE"
+             "0.${next_minor}=FALSE" "1.0=FALSE" "1.${minor}=FALSE")
+  string(REPLACE "=" ";" pair "${case}")
+  list(GET pair 0 request)
+  list(GET pair 1 want)
+  compatible("${request}" got)
+  if(NOT got STREQUAL want)
+    message(FATAL_ERROR "realm_metrics ${installed}: find_package(realm_metrics ${request}) compatible=${got}, expected ${want}")
+  endif()
+endforeach()
+message(STATUS "realm_metrics ${installed}: version requests 0.${minor}[.z<=${patch}] accepted; other 0.minor, 1.x and newer patches refused")
