@@ -168,7 +168,7 @@ try {
 EOF
 
 # 4. npm pack: the platform packages, then the main one.
-pack() { (cd "$1" && npm pack --pack-destination "$OUT" --silent --no-update-notifier >/dev/null); }
+pack() { (cd "$1" && npm pack --pack-destination "$OUT" --loglevel=error --no-update-notifier >/dev/null); }
 while IFS= read -r platform; do pack "$PKG/npm/$platform"; done < "$STAGE/dirs"
 pack "$PKG"
 
