@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeEmitter = nativeBinding.NativeEmitter
+module.exports.NativeSink = nativeBinding.NativeSink
 module.exports.catalog = nativeBinding.catalog
 module.exports.decodeRaw = nativeBinding.decodeRaw
 module.exports.encodeLine = nativeBinding.encodeLine
