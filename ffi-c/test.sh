@@ -67,7 +67,7 @@ check_shared() {
 
 echo "-- (a) CMake: find_package(realm_metrics 0.1), realm_metrics::realm_metrics and ::shared"
 cmake -S tests/c/cmake-consumer -B "$tmp/cmake-consumer" -DCMAKE_PREFIX_PATH="$prefix" -DCONSUMER_SHARED=ON \
-  -DCMAKE_BUILD_TYPE=Release > "$tmp/cmake.log" || { cat "$tmp/cmake.log"; exit 1; }
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" > "$tmp/cmake.log" || { cat "$tmp/cmake.log"; exit 1; }
 cmake --build "$tmp/cmake-consumer" > "$tmp/cmake-build.log" || { cat "$tmp/cmake-build.log"; exit 1; }
 check_static "$tmp/cmake-consumer/consumer"
 check_shared "$tmp/cmake-consumer/consumer_shared"

@@ -50,7 +50,7 @@ def apply_line(seen, line, bad):
         return
     if kind == "g":
         seen[key] = seen.get(key, 0.0) + v if value[:1] in "+-" else v
-    elif kind in ("c",):
+    elif kind == "c":
         seen[key] = seen.get(key, 0.0) + v / rate
     else:
         seen.setdefault(key, []).append(v)
