@@ -541,21 +541,13 @@ StatsD.prototype._parts = function _parts(stat, type, rate, tags) {
 StatsD.prototype._line = function _line(/** @type {string} */ line) {
   const core = this._core;
   if (core.mock) {
-    const buf = this._root().mockBuffer;
+    const buf = this.mockBuffer;
     buf.push(line);
     while (buf.length > this.mockBufferSize) buf.shift();
     return 0;
   }
   if (core.sink && !core.sink.closed) core.sink.line(line);
   return Buffer.byteLength(line);
-};
-
-/** The client at the root of this child. */
-StatsD.prototype._root = function _root() {
-  // eslint-disable-next-line @typescript-eslint/no-this-alias
-  let c = this;
-  while (c._parent) c = c._parent;
-  return c;
 };
 
 /**
@@ -611,7 +603,14 @@ StatsD.prototype._send = function _send(stat, value, type, sampleRate, tags, cal
       }
       continue;
     }
-    if (rate < 1 && Math.random() >= rate) continue;
+    if (rate < 1 && Math.random() >= rate) {
+      // hot-shots calls back with no arguments for a single stat sampled out.
+      if (!Array.isArray(stat) && !core.error) {
+        if (typeof callback === 'function') callback();
+        return;
+      }
+      continue;
+    }
     const shown = op === 1 ? (Number(value) >= 0 ? '+' : '-') + Math.abs(Number(value)) : value;
     const [head, tail] = this._parts(s, type, rate < 1 ? rate : undefined, tags);
     bytes += this._line(head + shown + tail);
@@ -872,7 +871,8 @@ StatsD.prototype.childClient = function childClient(options) {
   child.suffix = this.suffix + normalizeSuffix(o.suffix);
   child.globalTags = typeof o.globalTags === 'object' ? overrideTags(this.globalTags, o.globalTags, this.telegraf) : this.globalTags;
   child.errorHandler = o.errorHandler || this.errorHandler;
-  child.mockBuffer = this._root().mockBuffer;
+  // As in hot-shots, a child in mock mode has its own mockBuffer.
+  child.mockBuffer = [];
   child._init();
   return child;
 };
