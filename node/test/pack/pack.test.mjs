@@ -5,6 +5,8 @@
 // TypeScript user of the installed types type-checks (and a wrong call does not).
 // REALM_METRICS_PACK_MUSL=1 also builds and packs linux-x64-musl (pack.sh --musl; it cannot be
 // loaded on this glibc host, so its tarball is checked, not installed).
+// node/test.sh packs in a step of its own (the musl build is not under the per-file test timeout)
+// and passes the directory in REALM_METRICS_PACK_DIR; run alone, this file packs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
@@ -25,7 +27,8 @@ const GNU_PKG = 'realm-metrics-linux-x64-gnu';
 const MUSL_PKG = 'realm-metrics-linux-x64-musl';
 const TSC = join(NODE_DIR, 'node_modules', 'typescript', 'bin', 'tsc');
 
-let root; // temp dir: tarballs/, app/, bin/, home/
+let root; // temp dir: app/, bin/, home/ (and tarballs/ when this file packs)
+let tarballs; // the directory pack.sh packed into
 let env; // the user's environment: PATH without cargo/rustc, a fresh HOME and npm cache
 
 /** execFile as a promise: resolves { code, stdout, stderr }, never rejects on a non-zero exit. */
@@ -73,11 +76,14 @@ async function receiver() {
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'realm-metrics-pack-test-'));
   assert.ok(outside(root), `${root} must be outside the source tree`);
-  const tarballs = join(root, 'tarballs');
-  const packed = await run('bash', [join(NODE_DIR, 'pack.sh'), '--out', tarballs, ...(MUSL ? ['--musl'] : [])], {
-    timeout: MUSL ? 240_000 : 60_000,
-  });
-  assert.equal(packed.code, 0, `pack.sh failed:\n${packed.stdout}\n${packed.stderr}`);
+  tarballs = process.env.REALM_METRICS_PACK_DIR || join(root, 'tarballs');
+  if (process.env.REALM_METRICS_PACK_DIR) {
+    assert.ok(outside(tarballs), `${tarballs} must be outside the source tree`);
+  } else {
+    const args = [join(NODE_DIR, 'pack.sh'), '--out', tarballs, ...(MUSL ? ['--musl'] : [])];
+    const packed = await run('bash', args, { timeout: MUSL ? 240_000 : 60_000 });
+    assert.equal(packed.code, 0, `pack.sh failed:\n${packed.stdout}\n${packed.stderr}`);
+  }
 
   // The user's PATH: node and npm only (npm runs as node npm-cli.js, found next to this node).
   const bin = join(root, 'bin');
@@ -103,7 +109,7 @@ after(() => {
 });
 
 test('the tarballs: main package without a .node, platform package with only the .node', () => {
-  const dir = join(root, 'tarballs');
+  const dir = tarballs;
   const names = readdirSync(dir).sort();
   const expected = [`realm-metrics-${VERSION}.tgz`, `${GNU_PKG}-${VERSION}.tgz`];
   if (MUSL) expected.push(`${MUSL_PKG}-${VERSION}.tgz`);
@@ -167,7 +173,7 @@ test('installed offline into an empty project with no Rust on PATH: require, imp
     assert.notEqual(r.code, 0, `${tool} is on the user's PATH: ${r.stdout.trim()}`);
   }
 
-  const tgz = (name) => join(root, 'tarballs', `${name}-${VERSION}.tgz`);
+  const tgz = (name) => join(tarballs, `${name}-${VERSION}.tgz`);
   const install = await run(process.execPath, [join(env.PATH, 'npm'), 'install', '--offline', '--no-audit',
     '--no-fund', tgz('realm-metrics'), tgz(GNU_PKG)], { env, cwd: app, timeout: 60_000 });
   assert.equal(install.code, 0, `npm install failed:\n${install.stdout}\n${install.stderr}`);
