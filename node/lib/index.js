@@ -482,16 +482,19 @@ function StatsD(host, port, prefix, suffix, globalize, cacheDns, mock, globalTag
   }
   if (this.cacheDns) n.dnsTtlMs = typeof o.cacheDnsTtl === 'number' ? o.cacheDnsTtl : 60000;
   const handler = this.errorHandler;
-  try {
-    core.sink = new NativeSink(n, handler ? (info) => handler(toError(info)) : undefined);
-  } catch (e) {
-    // hot-shots reports a transport it cannot make (an unknown protocol, a stream without a
-    // path) to the errorHandler, and every later send fails with it; bad numbers still throw.
-    if (!(e instanceof Error) || /** @type {any} */ (e).code !== 'ERR_REALM_METRICS_INVALID_CONFIG' || /port/.test(e.message)) throw e;
-    core.error = e;
-    if (handler) handler(e);
+  // hot-shots reports a transport it cannot make (an unknown protocol, a stream without a path)
+  // to the errorHandler, and every later send fails with it.
+  let bad = null;
+  if (!['udp', 'uds', 'tcp', 'stream'].includes(this.protocol)) bad = `Unsupported protocol '${this.protocol}'`;
+  else if (this.protocol === 'stream' && n.path === undefined) {
+    bad = "protocol 'stream' needs a Unix socket path (`path`); JavaScript stream objects are not supported";
+  }
+  if (bad) {
+    core.error = fail(Error, 'invalid_config', bad);
+    if (handler) handler(core.error);
     return;
   }
+  core.sink = new NativeSink(n, handler ? (info) => handler(toError(info)) : undefined);
   const re = core.sink.resolveError;
   if (re) core.error = toError(re);
   core.cells = new Cells(core.sink);

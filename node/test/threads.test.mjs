@@ -90,3 +90,31 @@ test('a worker that never calls close() ends cleanly', async () => {
   assert.equal(code, 0);
   await r.close();
 });
+
+test('a worker terminated mid-count: everything it counted before dying is sent', async () => {
+  const r = await receiver();
+  // The worker counts forever; after each increment it publishes how many it made in shared
+  // memory. terminate() stops it between any two instructions: the total sent must be that
+  // number, or one more (stopped between the increment and the publish).
+  const progress = new Float64Array(new SharedArrayBuffer(8));
+  const w = new Worker(`
+    const { workerData, parentPort } = require('node:worker_threads');
+    const { StatsD, RealmMetrics } = require(workerData.entry);
+    const c = new StatsD({ host: '127.0.0.1', port: workerData.port, bufferFlushInterval: 200 });
+    const m = new RealmMetrics({ host: '127.0.0.1', port: workerData.port, prefix: 'realm.k', flushInterval: 200 });
+    const p = workerData.progress;
+    parentPort.postMessage('counting');
+    for (let i = 1; ; i += 1) { c.increment('killed.hits'); m.sessionStarted(); p[0] = i; }
+  `, { eval: true, workerData: { entry, port: r.port, progress } });
+  await new Promise((res) => w.once('message', res));
+  while (progress[0] < 200000) await new Promise((res) => setTimeout(res, 5));
+  await w.terminate();
+  const n = progress[0];
+  const ok = (v) => v === n || v === n + 1;
+  await r.until(() => ok(r.counts().get('killed.hits')) && ok(r.counts().get('realm.k.session.started')), 5000);
+  await new Promise((res) => setTimeout(res, 300));
+  const counts = r.counts();
+  assert.ok(ok(counts.get('killed.hits')), `sent ${counts.get('killed.hits')}, counted ${n}`);
+  assert.ok(ok(counts.get('realm.k.session.started')), `sent ${counts.get('realm.k.session.started')}, counted ${n}`);
+  await r.close();
+});
