@@ -240,8 +240,16 @@ export interface NativeEmitterOptions {
   host?: string
   /** UDP port (default 8125): an integer in 1..=65535. */
   port?: number
-  /** A Unix datagram socket path: send there instead of UDP. */
+  /**
+   * A Unix socket path: send there instead of UDP (a datagram socket, or a stream socket with
+   * `protocol: 'stream'`).
+   */
   path?: string
+  /**
+   * `udp` (default), `uds` (with `path`), `tcp` (with `host` and `port`) or `stream` (a Unix
+   * stream socket at `path`): newline-framed and reconnecting for `tcp` and `stream`.
+   */
+  protocol?: string
   /**
    * The emitter's prefix, joined to names with a `.`; `undefined` for `realm.<hostname>`,
    * `""` for none.

@@ -14,11 +14,11 @@ use metrics::{Key, Label, Recorder as _};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
+use realm_metrics::Metric;
 use realm_metrics::emitter::{Counter, EmitError, Emitter, Recorder, Sampler};
 use realm_metrics::wire::{Dialect, Encoder, LineOptions, MetricType, Tag, Value};
-use realm_metrics::Metric;
 
-use crate::codec::{parse_dialect, parse_type, TagPair};
+use crate::codec::{TagPair, parse_dialect, parse_type};
 use crate::error::{throw, throw_emit};
 
 /// Options of a `NativeEmitter` (already normalised by the JavaScript layer).
@@ -29,8 +29,12 @@ pub struct NativeEmitterOptions {
     pub host: Option<String>,
     /// UDP port (default 8125): an integer in 1..=65535.
     pub port: Option<f64>,
-    /// A Unix datagram socket path: send there instead of UDP.
+    /// A Unix socket path: send there instead of UDP (a datagram socket, or a stream socket with
+    /// `protocol: 'stream'`).
     pub path: Option<String>,
+    /// `udp` (default), `uds` (with `path`), `tcp` (with `host` and `port`) or `stream` (a Unix
+    /// stream socket at `path`): newline-framed and reconnecting for `tcp` and `stream`.
+    pub protocol: Option<String>,
     /// The emitter's prefix, joined to names with a `.`; `undefined` for `realm.<hostname>`,
     /// `""` for none.
     pub prefix: Option<String>,
@@ -469,9 +473,24 @@ impl NativeEmitter {
     ) -> Result<Self> {
         let dialect = parse_dialect(env, options.dialect.as_deref())?;
         let mut b = Emitter::builder().dialect(dialect);
-        if let Some(path) = &options.path {
-            b = b.unix_socket(path);
-        } else {
+        let protocol = options
+            .protocol
+            .as_deref()
+            .unwrap_or(if options.path.is_some() { "uds" } else { "udp" });
+        if protocol == "uds" || protocol == "stream" {
+            let Some(path) = &options.path else {
+                return Err(throw(
+                    env,
+                    "invalid_config",
+                    &format!("protocol {protocol} needs a path"),
+                ));
+            };
+            b = if protocol == "stream" {
+                b.unix_stream(path)
+            } else {
+                b.unix_socket(path)
+            };
+        } else if protocol == "udp" || protocol == "tcp" {
             let host = options.host.as_deref().unwrap_or("localhost");
             let port = options.port.unwrap_or(8125.0);
             // 0 would send nowhere and a fraction would be truncated: both are refused.
@@ -488,7 +507,17 @@ impl NativeEmitter {
             } else {
                 format!("{host}:{port}")
             };
-            b = b.address(address);
+            b = if protocol == "tcp" {
+                b.tcp(address)
+            } else {
+                b.address(address)
+            };
+        } else {
+            return Err(throw(
+                env,
+                "invalid_config",
+                &format!("protocol {protocol:?} is not supported (udp, uds, tcp or stream)"),
+            ));
         }
         if let Some(p) = options.prefix {
             b = b.prefix(p);
@@ -504,7 +533,7 @@ impl NativeEmitter {
                         env,
                         "invalid_tag",
                         &format!("bare tag {:?}: global tags need key:value", t.key),
-                    ))
+                    ));
                 }
             }
         }
