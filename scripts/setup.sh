@@ -12,7 +12,7 @@ log() { printf '\n== setup: %s\n' "$*"; }
 
 # Rust targets and the nightly toolchain for cargo-fuzz.
 have_target() { rustup target list --installed ${2:+--toolchain "$2"} 2>/dev/null | grep -qx "$1"; }
-for t in thumbv7m-none-eabi wasm32-unknown-unknown; do
+for t in thumbv7m-none-eabi wasm32-unknown-unknown x86_64-unknown-linux-musl; do
   have_target "$t" || { log "rustup target add $t"; rustup target add "$t"; }
 done
 if ! rustup toolchain list | grep -q '^nightly'; then
@@ -34,7 +34,7 @@ cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
 cargo_tool cbindgen "$CBINDGEN_VERSION" cbindgen
 
 # Debian packages.
-pkgs=(chromium binaryen valgrind influxdb influxdb-client graphite-carbon python3-whisper cmake pkg-config libcjson-dev prometheus-alertmanager)
+pkgs=(chromium binaryen valgrind musl-tools influxdb influxdb-client graphite-carbon python3-whisper cmake pkg-config libcjson-dev prometheus-alertmanager)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

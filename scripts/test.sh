@@ -20,6 +20,15 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "tests (workspace, all features)"
 cargo test --workspace --all-features
 
+step "docs: cargo doc, warnings denied"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
+
+step "crates.io: the published crate packages and builds on its own"
+cargo publish --dry-run --locked -p realm-metrics
+
+step "MSRV: every crate builds with the toolchain its rust-version names"
+bash scripts/check-msrv.sh
+
 step "no_std: encoder and decoder on thumbv7m-none-eabi"
 cargo build -p realm-metrics --no-default-features --target thumbv7m-none-eabi
 cargo build -p realm-metrics --no-default-features --features alloc --target thumbv7m-none-eabi

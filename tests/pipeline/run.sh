@@ -91,12 +91,10 @@ prefix_dir=$tmp/prefix
   exit 1
 }
 export PKG_CONFIG_PATH=$prefix_dir/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
-# Link the static library (install.sh also installs the shared one, which -l would prefer).
+# As a C user links it: the installed prefix holds only the static library under this name.
 # shellcheck disable=SC2046
 "${CC:-cc}" -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags realm_metrics) \
-  "$here/sender.c" "$prefix_dir/lib/librealm_metrics.a" \
-  $(pkg-config --static --libs-only-l realm_metrics | sed 's/-lrealm_metrics//') \
-  -o "$tmp/sender-c"
+  "$here/sender.c" $(pkg-config --static --libs realm_metrics) -o "$tmp/sender-c"
 
 (
   cd "$root/node"
