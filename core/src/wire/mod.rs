@@ -7,6 +7,7 @@ mod decode;
 mod encode;
 mod number;
 mod packet;
+pub mod stream;
 
 pub use decode::{
     decode, decode_common, decode_line, CommonLine, DecodeError, DecodeErrorKind, Event, Lines,
@@ -15,6 +16,7 @@ pub use decode::{
 pub use encode::{EncodeError, Encoder, LineOptions, LineTemplate, Tag, Value};
 pub use number::{write_f64, write_i64, write_u64, F64_MAX_LEN};
 pub use packet::{LineTooLong, Packer};
+pub use stream::{next_line, split_lines, Line, OverlongLine};
 
 #[cfg(feature = "alloc")]
 pub use packet::pack;
