@@ -5,14 +5,19 @@ import type { CatalogEntry, EmitterStats } from '../index';
 export type { CatalogEntry, EmitterStats } from '../index';
 
 /**
- * Tags: an object (`{ env: 'prod' }`), hot-shots' array of `"key:value"` strings, or an array of
- * `[key, value]` pairs. A `null` value (or a string without `:`) is a bare DogStatsD tag.
+ * Tags: an object (`{ env: 'prod' }`) or hot-shots' array of `"key:value"` strings; a string
+ * without `:` is a bare tag. Reserved characters are replaced by `_` as hot-shots does. (The
+ * codec, `encode`, also takes `[key, value]` pairs and `null` values for bare tags.)
  */
 export type Tags =
   | Record<string, string | number | boolean | null | undefined>
   | Array<string | [string, string | number | boolean | null | undefined]>;
 
-/** Called after a metric call with `undefined` (values aggregate in process, nothing is sent per call). */
+/**
+ * hot-shots' callback: `(null, bytes)` once the call is recorded (`bytes`: the size of its line;
+ * 0 in mock mode), `()` for a single stat sampled out, `(error)` when the transport is broken
+ * (an unknown protocol, an unresolvable host).
+ */
 export type StatsCb = (error?: Error, bytes?: number) => void;
 
 /** An error with the package's code, e.g. `ERR_REALM_METRICS_SEND_FAILED`. */
@@ -142,23 +147,36 @@ export interface DecodeResult {
 export declare function decode(input: string | Uint8Array, options?: { prefix?: string }): DecodeResult;
 
 export interface StatsDOptions {
-  /** Default `localhost`. */
+  /** Default `DD_AGENT_HOST`, else `localhost`. */
   host?: string;
-  /** Default 8125. */
+  /** Default `DD_DOGSTATSD_PORT`, else 8125; an explicit port must be an integer in 1..65535. */
   port?: number;
-  /** Prepended to every name as is (hot-shots style: include the dot). Default none. */
+  /** Prepended to every name; a dot is added when missing (hot-shots 17). Default none. */
   prefix?: string;
-  /** Appended to every name as is. Default none. */
+  /** Appended to every name; a dot is put first when missing (hot-shots 17). Default none. */
   suffix?: string;
-  /** Tags on every line. */
+  /** Tags on every line; a metric tag of the same key replaces one. */
   globalTags?: Tags;
   /** hot-shots' old spelling of `globalTags`. */
   global_tags?: Tags;
-  /** `udp` (default) or `uds` (a Unix datagram socket at `path`). */
-  protocol?: 'udp' | 'uds';
-  /** The Unix socket path (default `/var/run/datadog/dsd.socket`). */
+  /** Add `DD_TAGS`, `DD_ENTITY_ID`, `DD_ENV`, `DD_SERVICE`, `DD_VERSION` as global tags (default true). */
+  includeDataDogTags?: boolean;
+  /** Before the tags in DogStatsD lines (default `#`). */
+  tagPrefix?: string;
+  /** Between tags in DogStatsD lines (default `,`). */
+  tagSeparator?: string;
+  /**
+   * `udp` (default), `uds` (a Unix datagram socket at `path`), `tcp` (`host`:`port`) or
+   * `stream` (a Unix stream socket at `path`); stream transports are newline-framed and
+   * reconnect. Anything else goes to `errorHandler` and every send fails with it.
+   */
+  protocol?: 'udp' | 'uds' | 'tcp' | 'stream' | string;
+  /** The Unix socket path (`uds` default `/var/run/datadog/dsd.socket`; required for `stream`). */
   path?: string;
-  /** The largest datagram payload (default 1432 for UDP, 8192 for UDS). */
+  /**
+   * Aggregated: the largest payload (default 1432; 8192 for `uds`). Per call: lines are joined
+   * until the next would pass it (default 0: one datagram per line). A longer line is still sent.
+   */
   maxBufferSize?: number;
   /** Milliseconds between flushes (default 1000; 0: only `flush()`/`close()` send). */
   bufferFlushInterval?: number;
@@ -166,28 +184,82 @@ export interface StatsDOptions {
   telegraf?: boolean;
   /** Overrides `telegraf`: `etsy` (no tags), `telegraf` or `dogstatsd`. */
   dialect?: Dialect;
+  /** Default sample rate of every call (0, 1]. */
+  sampleRate?: number;
+  /** Cache the resolved host (for `cacheDnsTtl` ms, default 60000) instead of resolving at every flush. */
+  cacheDns?: boolean;
+  cacheDnsTtl?: number;
+  /** Set `global.statsd` to the client. */
+  globalize?: boolean;
+  /**
+   * `false`: one line per call, as hot-shots sends (no aggregation). Default: counters and
+   * gauges aggregate in process.
+   */
+  aggregation?: boolean;
   /** Called (on the JavaScript thread) with send errors and drops. */
   errorHandler?: (error: RealmMetricsError) => void;
-  /** Send nothing: keep each call's line in `mockBuffer`. */
+  /** Send nothing: keep each call's line in `mockBuffer`, as hot-shots writes it. */
   mock?: boolean;
   /** The bound on `mockBuffer` (default 1000; the oldest lines go first). */
   mockBufferSize?: number;
-  /** Bound on distinct names (default 10000); past it, new names are counted as dropped. */
+  /** Bound on distinct counter and gauge series (default 10000); past it, new ones are counted as dropped. */
   maxRegistered?: number;
-  /** Bound on samples between flushes (default 65536). */
+  /** Bound on queued lines (samples, sets, events) between flushes (default 65536). */
   maxSamples?: number;
+  /** Accepted and ignored (hot-shots 17 options). */
+  datadog?: boolean;
+  includeDatadogTelemetry?: boolean;
 }
 
-type Rest = [sampleRate?: number, tags?: Tags, callback?: StatsCb] | [tags?: Tags, callback?: StatsCb] | [callback?: StatsCb];
+type Rest = [sampleRate?: number, tags?: Tags, callback?: StatsCb] | [tags?: Tags, callback?: StatsCb] | [callback?: StatsCb]
+  | [options: { sampleRate?: number; tags?: Tags }, callback?: StatsCb];
 
-/** A hot-shots compatible client; calls aggregate in process and a Rust thread sends them. */
+/** The context a timer's function gets as an extra last argument. */
+export interface TimerContext {
+  /** Tags added to the timing this call records. */
+  addTags(tags: Tags): void;
+}
+
+export interface EventOptions {
+  date_happened?: Date | number;
+  hostname?: string;
+  aggregation_key?: string;
+  priority?: 'normal' | 'low' | string;
+  source_type_name?: string;
+  alert_type?: 'error' | 'warning' | 'info' | 'success' | string;
+}
+
+export interface CheckOptions {
+  date_happened?: Date | number;
+  hostname?: string;
+  message?: string;
+}
+
+/** Service check statuses. */
+export declare const CHECKS: { readonly OK: 0; readonly WARNING: 1; readonly CRITICAL: 2; readonly UNKNOWN: 3 };
+
+export interface ChildClientOptions {
+  prefix?: string;
+  suffix?: string;
+  globalTags?: Tags;
+  errorHandler?: (error: Error) => void;
+}
+
+/** A hot-shots compatible client; counters and gauges aggregate in process and a Rust thread sends them. */
 export declare class StatsD {
   constructor(options?: StatsDOptions);
+  /** hot-shots' positional form. */
+  constructor(host: string, port?: number, prefix?: string, suffix?: string, globalize?: boolean, cacheDns?: boolean,
+    mock?: boolean, globalTags?: Tags, maxBufferSize?: number, bufferFlushInterval?: number, telegraf?: boolean,
+    sampleRate?: number, protocol?: string);
+  static readonly CHECKS: typeof CHECKS;
+  readonly CHECKS: typeof CHECKS;
   readonly host: string;
   readonly port: number;
   readonly prefix: string;
   readonly suffix: string;
   readonly mock: boolean;
+  readonly globalTags: string[];
   /** In mock mode, the lines of the calls (bounded by `mockBufferSize`). */
   mockBuffer: string[];
   increment(stat: string | string[], value?: number, ...rest: Rest): void;
@@ -201,9 +273,21 @@ export declare class StatsD {
   distribution(stat: string | string[], value: number, ...rest: Rest): void;
   set(stat: string | string[], value: string | number, ...rest: Rest): void;
   unique(stat: string | string[], value: string | number, ...rest: Rest): void;
-  /** Send now; resolves once the datagrams are handed to the socket. */
+  /** Wrap `func`: each call records its duration (ms) as a timing. */
+  timer<A extends any[], R>(func: (...args: A) => R, stat: string | string[], sampleRate?: number, tags?: Tags, callback?: StatsCb): (...args: A) => R;
+  /** Wrap an async `func`: each call records the time until its promise settles, as a timing. */
+  asyncTimer<A extends any[], R>(func: (...args: A) => Promise<R>, stat: string | string[], sampleRate?: number, tags?: Tags, callback?: StatsCb): (...args: A) => Promise<R>;
+  /** As `asyncTimer`, recorded as a distribution. */
+  asyncDistTimer<A extends any[], R>(func: (...args: A) => Promise<R>, stat: string | string[], sampleRate?: number, tags?: Tags, callback?: StatsCb): (...args: A) => Promise<R>;
+  /** A DogStatsD event (not with `telegraf`: the error goes to the callback, else errorHandler, else throws). */
+  event(title: string, text?: string, options?: EventOptions, tags?: Tags | StatsCb, callback?: StatsCb): void;
+  /** A DogStatsD service check. */
+  check(name: string, status: number, options?: CheckOptions, tags?: Tags | StatsCb, callback?: StatsCb): void;
+  /** A client sharing this one's socket and aggregation, with more prefix, suffix and tags. */
+  childClient(options?: ChildClientOptions): StatsD;
+  /** Send now. The callback gets the first send error or nothing; the Promise never rejects. */
   flush(callback?: (err?: Error) => void): Promise<void>;
-  /** Flush and stop the flusher thread; later calls are no-ops. */
+  /** Flush and stop the flusher thread; later calls are no-ops. The Promise never rejects. */
   close(callback?: (err?: Error) => void): Promise<void>;
   stats(): EmitterStats;
 }
@@ -213,7 +297,8 @@ export interface RealmMetricsOptions {
   prefix?: string;
   host?: string;
   port?: number;
-  protocol?: 'udp' | 'uds';
+  /** `udp` (default), `uds` or `stream` (Unix socket at `path`), `tcp`. */
+  protocol?: 'udp' | 'uds' | 'tcp' | 'stream';
   path?: string;
   /** Default `etsy`. */
   dialect?: Dialect;

@@ -36,3 +36,16 @@ for (const v of out.metrics) {
   }
 }
 void [m, stats.packetsSent, rows.length, rm.close()];
+
+// hot-shots' other shapes.
+const positional = new StatsD('localhost', 8125, 'app', undefined, false, false, true, ['env:prod']);
+positional.increment('x', 1, { sampleRate: 0.5, tags: { k: 'v' } }, (err, bytes) => void [err, bytes]);
+const child = positional.childClient({ prefix: 'child', globalTags: { k: 'c' } });
+child.event('deploy', 'text', { priority: 'low' }, ['v:1']);
+child.check('svc', StatsD.CHECKS.OK, { message: 'fine' });
+const timed = child.timer((a: number, b: number) => a + b, 'add');
+const three: number = timed(1, 2);
+const atimed = child.asyncTimer(async (x: string) => x.length, 'len');
+const later: Promise<number> = atimed('abc');
+const tcp = new StatsD({ protocol: 'tcp', host: 'localhost', port: 8125, aggregation: false, tagPrefix: '#', tagSeparator: ',', cacheDns: true });
+void [three, later, tcp.close()];
