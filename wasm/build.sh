@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Build the realm-metrics-wasm JS package into wasm/pkg/:
-#   pkg/web/   ES module for browsers (`--target web`; call the default export `init()` first)
-#   pkg/node/  CommonJS module for Node.js (`--target nodejs`; ready on require)
-#   pkg/package.json, README.md
+# Build the realm-metrics-wasm JS package into wasm/pkg/ (wasm/package.json is its manifest;
+# `npm pack` in wasm/ makes the tarball):
+#   pkg/web/   ES module for browsers and bundlers (`--target web` glue; index.js is the entry:
+#              call its default export `init()` first). The dashboard serves every file in it.
+#   pkg/node/  CommonJS for Node.js (`--target nodejs` glue; index.js, index.mjs; ready on load)
+#   pkg/index.d.ts, pkg/decoded.d.ts  the types of both (decoded.d.ts: types/decoded.d.ts)
+# The entries are the hand-written js/web.js, js/node.cjs and js/api.js, which wraps the
+# generated glue (object lifetimes); js/layout.js is generated from src/layout.rs.
+# Honours CARGO_TARGET_DIR (default <repo>/target).
 # Installs what it needs, idempotently: the wasm32 target, wasm-bindgen-cli (exactly the version
 # of the wasm-bindgen crate), and wasm-opt (Debian package `binaryen`).
 set -euo pipefail
@@ -62,10 +67,11 @@ export CARGO_PROFILE_RELEASE_STRIP=debuginfo
 # 128-bit SIMD (every browser since 2023, Node 16.4+): vectorised byte scans.
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${WASM_RUSTFLAGS--C target-feature=+simd128}"
 cd "$root"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
 cargo build --release --target wasm32-unknown-unknown -p realm-metrics-wasm
-wasm="$root/target/wasm32-unknown-unknown/release/realm_metrics_wasm.wasm"
+wasm="$target_dir/wasm32-unknown-unknown/release/realm_metrics_wasm.wasm"
 
-# 3. Bindings, then shrink.
+# 3. Bindings (wasm-bindgen's glue, used as generated), then shrink.
 rm -rf "$pkg"
 mkdir -p "$pkg"
 wasm-bindgen --target web --out-dir "$pkg/web" "$wasm"
@@ -78,103 +84,37 @@ for dir in web node; do
   mv "$f.opt" "$f"
 done
 
-# Two edits of the generated classes, where wasm-bindgen gives Rust no handle on the JS object
-# (on the pinned version's exact text: the build stops if it is not found).
-# 1. ColumnDecoder.decode returns views on memory the decoder owns: make each view keep its
-#    decoder reachable. Otherwise a decoder dropped while its views are in use is finalized, its
-#    memory reused, and the views silently read whatever comes next.
-# 2. A second free() is a no-op (see below).
-for dir in web node; do
-  glue="$pkg/$dir/realm_metrics_wasm.js"
-  python3 - "$glue" <<'PY'
-import sys
-path = sys.argv[1]
-src = open(path).read()
-call = "const ret = wasm.columndecoder_decode(this.__wbg_ptr, input);"
-ret = "        return takeFromExternrefTable0(ret[0]);\n"
-at = src.find(call)
-end = src.find(ret, at)
-if at < 0 or end < 0 or src.count(call) != 1 or src.find("\n    }", at) < end:
-    sys.exit(f"wasm/build.sh: ColumnDecoder.decode not found as expected in {path}")
-src = src[:end] + "        return keepDecoder(takeFromExternrefTable0(ret[0]), this);\n" + src[end + len(ret):]
-helper = '''const VIEW_OWNER = Symbol('realm-metrics-wasm ColumnDecoder');
-const VIEW_NAMES = ['values', 'sampleRates', 'types', 'flags', 'catalogIds', 'lines', 'nameOffsets', 'nameLengths'];
-// Each view of a ColumnDecoder result keeps the decoder (and so its memory) alive.
-function keepDecoder(result, decoder) {
-    if (result.values[VIEW_OWNER] !== decoder) {
-        for (const name of VIEW_NAMES) result[name][VIEW_OWNER] = decoder;
-    }
-    return result;
-}
-
-'''
-cls = "class ColumnDecoder {"
-if src.count(cls) != 1:
-    sys.exit(f"wasm/build.sh: class ColumnDecoder not found in {path}")
-src = src.replace(cls, helper + cls)
-# free() twice (say free(), then [Symbol.dispose] at the end of a `using` block) is a no-op, as
-# disposal should be, instead of "null pointer passed to rust".
-free = "    free() {\n        const ptr = this.__destroy_into_raw();\n"
-if src.count(free) != 2:
-    sys.exit(f"wasm/build.sh: the two free() methods not found in {path}")
-src = src.replace(free, "    free() {\n        if (this.__wbg_ptr === 0) return;\n        const ptr = this.__destroy_into_raw();\n")
-open(path, "w").write(src)
-PY
-done
-
-# The Node build loads its JS snippets with require(): give it a CommonJS copy of each (the
-# snippets are ES modules: `export function` declarations only, see wasm/js/build.js).
-while IFS= read -r -d '' snippet; do
-  names="$(sed -n 's/^export function \([A-Za-z0-9_]*\).*/\1/p' "$snippet" | paste -sd, -)"
-  sed -i 's/^export function /function /' "$snippet"
-  if grep -q '^export' "$snippet"; then
-    log "error: $snippet has exports other than 'export function'"
+# 4. The entry points and types (no edit of the generated glue).
+# ES module -> CommonJS for the Node build, for files of this package only: `import { a } from
+# './x.js';` becomes a require(), `export function` / `export const` declarations become
+# module.exports; anything else exported stops the build.
+to_cjs() {
+  local file="$1" names
+  names="$(sed -n 's/^export \(function\|const\) \([A-Za-z0-9_]*\).*/\2/p' "$file" | paste -sd, -)"
+  sed -i -e "s/^import \(.*\) from '\(.*\)';$/const \1 = require('\2');/" \
+    -e 's/^export \(function\|const\) /\1 /' "$file"
+  if grep -q '^\(export\|import\)' "$file"; then
+    log "error: $file has imports or exports this conversion does not handle"
     exit 1
   fi
-  printf '\nmodule.exports = { %s };\n' "$names" >>"$snippet"
-done < <(find "$pkg/node/snippets" -name '*.js' -print0)
-
-# 4. Package metadata.
-version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -n1)"
-cat >"$pkg/package.json" <<EOF
-{
-  "name": "realm-metrics-wasm",
-  "version": "$version",
-  "description": "Decode StatsD (Etsy, Telegraf, DogStatsD) and recognise Realm Object Server metrics, in the browser and Node.js",
-  "license": "Apache-2.0",
-  "main": "./node/realm_metrics_wasm.js",
-  "types": "./node/realm_metrics_wasm.d.ts",
-  "browser": "./web/realm_metrics_wasm.js",
-  "exports": {
-    ".": {
-      "node": {
-        "types": "./node/realm_metrics_wasm.d.ts",
-        "default": "./node/realm_metrics_wasm.js"
-      },
-      "default": {
-        "types": "./web/realm_metrics_wasm.d.ts",
-        "default": "./web/realm_metrics_wasm.js"
-      }
-    },
-    "./web": {
-      "types": "./web/realm_metrics_wasm.d.ts",
-      "default": "./web/realm_metrics_wasm.js"
-    },
-    "./node": {
-      "types": "./node/realm_metrics_wasm.d.ts",
-      "default": "./node/realm_metrics_wasm.js"
-    },
-    "./web/realm_metrics_wasm_bg.wasm": "./web/realm_metrics_wasm_bg.wasm"
-  },
-  "files": ["web", "node", "README.md"],
-  "sideEffects": false
+  printf "\nmodule.exports = { %s };\n" "$names" >>"$file"
 }
-EOF
-# Each build's module type, for Node and bundlers that load a file of it directly (without one,
-# Node warns about the web build's ES module syntax and parses it twice).
+# The Node build loads its JS snippets with require(): make each a CommonJS file.
+while IFS= read -r -d '' snippet; do
+  to_cjs "$snippet"
+done < <(find "$pkg/node/snippets" -name '*.js' -print0)
+cp "$here/js/web.js" "$pkg/web/index.js"
+cp "$here/js/api.js" "$here/js/layout.js" "$pkg/web/"
+cp "$here/js/node.cjs" "$pkg/node/index.js"
+cp "$here/js/node.mjs" "$pkg/node/index.mjs"
+cp "$here/js/api.js" "$here/js/layout.js" "$pkg/node/"
+to_cjs "$pkg/node/api.js"
+to_cjs "$pkg/node/layout.js"
+cp "$here/js/index.d.ts" "$pkg/index.d.ts"
+cp "$root/types/decoded.d.ts" "$pkg/decoded.d.ts"
+# Each build's module type, for Node and bundlers that load a file of it directly.
 printf '{\n  "type": "module",\n  "sideEffects": false\n}\n' >"$pkg/web/package.json"
 printf '{\n  "type": "commonjs",\n  "sideEffects": false\n}\n' >"$pkg/node/package.json"
-cp "$here/README.md" "$pkg/README.md"
 
 raw=$(stat -c %s "$pkg/web/realm_metrics_wasm_bg.wasm")
 gz=$(gzip -9 -c "$pkg/web/realm_metrics_wasm_bg.wasm" | wc -c)

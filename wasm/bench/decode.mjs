@@ -1,5 +1,8 @@
-// Decoding throughput of the wasm package against two plain JS StatsD parsers, in one Node
-// process. Usage: node wasm/bench/decode.mjs [lines] [rounds]   (build with wasm/build.sh first)
+// Decoding throughput of the wasm package against plain JS StatsD parsers, in one Node process:
+// two minimal parsers written here (split, indexOf), the parser of the Etsy statsd daemon (npm
+// `statsd`, its own packet handler run in process: it parses and aggregates each line), and the
+// native decode of the Node package (node/, when its addon is built).
+// Usage: node wasm/bench/decode.mjs [lines] [rounds]   (build with wasm/build.sh first)
 //
 // The input: `lines` realistic ROS lines (catalog gauges and counters with a host, protocol
 // version counters, a few timers with a sample rate, some DogStatsD and Telegraf tags), packed
@@ -10,11 +13,14 @@
 
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const require = createRequire(import.meta.url);
-const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'pkg');
-const wasm = require(pkg);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const wasmDir = path.resolve(here, '..');
+const wasm = require(wasmDir);
 
 const LINES = Number(process.argv[2] ?? 1_000_000);
 const ROUNDS = Number(process.argv[3] ?? 7);
@@ -114,6 +120,43 @@ function parseIndexOf(packet) {
   return out;
 }
 
+// --- the Etsy statsd daemon's parser ------------------------------------------------------------
+
+// Starts stats.js of the `statsd` package in this process with a server module that opens no
+// socket (bench/statsd-capture.cjs) and no backend, and returns its packet handler. Its management
+// console listens on a Unix socket in a temp dir; a flush interval of days keeps flushes out.
+async function etsyStatsd() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'realm-metrics-bench-'));
+  const capture = path.join(here, 'statsd-capture.cjs');
+  const config = path.join(dir, 'config.js');
+  writeFileSync(config, `{ servers: [{ server: ${JSON.stringify(capture)} }], backends: [],
+    mgmt_port: ${JSON.stringify(path.join(dir, 'mgmt.sock'))}, flushInterval: 1e9 }`);
+  const argv = process.argv;
+  process.argv = [argv[0], 'stats.js', config];
+  require('statsd/stats.js');
+  const handler = await require(capture).handler();
+  process.argv = argv;
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return handler;
+}
+
+// The Node package's decode (its napi addon), if built; REALM_METRICS_ADDON names another build of
+// the addon (a `.node` file: then its decodeRaw is called as the package's decode calls it).
+function nativeDecode() {
+  const node = path.resolve(wasmDir, '..', 'node');
+  try {
+    const addon = process.env.REALM_METRICS_ADDON;
+    if (addon) {
+      const raw = require(path.resolve(addon)).decodeRaw;
+      return (input) => raw(input, null);
+    }
+    return require(node).decode;
+  } catch (e) {
+    console.error(`(native decode skipped: ${e.message.split('\n')[0]})`);
+    return null;
+  }
+}
+
 // --- harness -----------------------------------------------------------------------------------
 
 const lines = makeLines(LINES);
@@ -122,8 +165,14 @@ const packetBytes = packets.map((p) => Buffer.from(p));
 const totalBytes = packets.reduce((n, p) => n + Buffer.byteLength(p), 0);
 
 const columnDecoder = new wasm.ColumnDecoder();
+const statsdHandle = await etsyStatsd();
+const statsdPackets = packetBytes.map((b) => b); // Buffers, as its UDP server hands them over
+const linesIn = packets.map((p) => p.split('\n').length);
+const native = nativeDecode();
 // Each implementation decodes packets[from..to] (or the same range of packetBytes).
 const impls = [
+  // It returns nothing: count the lines it was given.
+  ['Etsy statsd', (from, to) => { let n = 0; for (let k = from; k < to; k++) { statsdHandle(statsdPackets[k], null); n += linesIn[k]; } return n; }],
   ['JS split', (from, to) => { let n = 0; for (let k = from; k < to; k++) n += parseSplit(packets[k]).length; return n; }],
   ['JS indexOf', (from, to) => { let n = 0; for (let k = from; k < to; k++) n += parseIndexOf(packets[k]).length; return n; }],
   ['wasm decode', (from, to) => { let n = 0; for (let k = from; k < to; k++) n += wasm.decode(packets[k]).metrics.length; return n; }],
@@ -133,6 +182,9 @@ const impls = [
   ['wasm ColumnDecoder', (from, to) => { let n = 0; for (let k = from; k < to; k++) n += columnDecoder.decode(packets[k]).count; return n; }],
   ['wasm ColumnDecoder (bytes)', (from, to) => { let n = 0; for (let k = from; k < to; k++) n += columnDecoder.decode(packetBytes[k]).count; return n; }],
 ];
+if (native !== null) {
+  impls.push(['native decode (node)', (from, to) => { let n = 0; for (let k = from; k < to; k++) n += native(packets[k]).metrics.length; return n; }]);
+}
 
 // Sanity (and warm-up): every implementation sees every line.
 for (const [name, run] of impls) {
@@ -178,3 +230,24 @@ for (const [i, r] of rows.entries()) {
   console.log('| ' + r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(' | ') + ' |');
   if (i === 0) console.log('| ' + widths.map((w, c) => (c === 0 ? '-'.repeat(w) : '-'.repeat(w - 1) + ':')).join(' | ') + ' |');
 }
+
+// The goals (wasm/README.md), as the median over rounds of the ratio within each round.
+const goals = [
+  ['wasm ColumnDecoder', 'JS indexOf', 2],
+  ['wasm decodeColumns', 'JS indexOf', 1.3],
+  ['wasm decode', 'Etsy statsd', 4],
+  ['native decode (node)', 'JS split', 2],
+];
+console.log('\n| goal | per round: median | range | target |');
+console.log('| ---- | ----------------: | ----: | -----: |');
+let missed = 0;
+for (const [a, b, target] of goals) {
+  if (!times.has(a)) continue;
+  const rs = times.get(a).map((t, r) => times.get(b)[r] / t);
+  const m = median(rs);
+  if (m < target) missed++;
+  console.log(`| ${a} vs ${b} | ${m.toFixed(2)}x | ${Math.min(...rs).toFixed(2)}-${Math.max(...rs).toFixed(2)}x | ` +
+    `>= ${target}x${m < target ? ' (missed)' : ''} |`);
+}
+// The statsd daemon keeps its timers and console open.
+process.exit(0);

@@ -7,27 +7,97 @@
 // 1: high and low words of a BigInt follow).
 
 const NONE = 0xffffffff;
-const TYPES = ['c', 'g', 'ms', 'h', 's', 'd'];
 
-// Record kinds and flags: keep in sync with `kind` and `flag` in emit.rs. The values of one
-// segment of a line (`k:1:2:3|c|#t`) share one tags object and one extensions array.
-const K_VALUE = 0;
-const K_EVENT = 1;
-const K_SERVICE_CHECK = 2;
-const F_DELTA = 1;
-const F_RATE = 2;
-const F_TIMESTAMP = 4;
-const F_METRIC = 8;
-const F_VERSION = 16;
-const F_KIND_MISMATCH = 32;
-const F_TAGS = 64;
-const F_CONTAINER = 128;
-const F_EXTENSIONS = 256;
-const F_TAGS_PREV = 512;
-const F_EXTENSIONS_PREV = 1024;
-const V_NUMBER = 0;
-const V_NEG_BIG = 2;
-const V_SET = 3;
+// The record kinds, flags and column layout (wasm/src/layout.rs; the same text as js/layout.js,
+// which wasm-bindgen cannot import from this file). The values of one segment of a line
+// (`k:1:2:3|c|#t`) share one tags object and one extensions array.
+// ---- generated from wasm/src/layout.rs (cargo test -p realm-metrics-wasm layout) ----
+/** Record kinds: the low 4 bits of a tape header word. */
+export const KIND = Object.freeze({
+  VALUE: 0,
+  EVENT: 1,
+  SERVICE_CHECK: 2,
+  ERROR: 3,
+});
+/** Tape header flags (above the kind): which optional parts follow. */
+export const FLAG = Object.freeze({
+  DELTA: 1,
+  RATE: 2,
+  TIMESTAMP: 4,
+  METRIC: 8,
+  VERSION: 16,
+  KIND_MISMATCH: 32,
+  TAGS: 64,
+  CONTAINER: 128,
+  EXTENSIONS: 256,
+  TAGS_PREV: 512,
+  EXTENSIONS_PREV: 1024,
+});
+/** How a value is stored on the tape. */
+export const VALUE_KIND = Object.freeze({
+  NUMBER: 0,
+  BIG: 1,
+  NEG_BIG: 2,
+  SET: 3,
+});
+/** Wire metric types by column type code (`types`); 6 is an event, 7 a service check. */
+export const TYPE_NAMES = Object.freeze(['c', 'g', 'ms', 'h', 's', 'd']);
+/** Column type codes (`types`). */
+export const TYPE_CODE = Object.freeze({
+  c: 0,
+  g: 1,
+  ms: 2,
+  h: 3,
+  s: 4,
+  d: 5,
+  event: 6,
+  serviceCheck: 7,
+});
+/** Column flags (`flags`). */
+export const COLUMN_FLAG = Object.freeze({
+  DELTA: 1,
+  KIND_MISMATCH: 2,
+});
+/** Bytes per row of the columns. */
+export const ROW_BYTES = 34;
+/** Words per column error: line, column, message start, end. */
+export const ERROR_WORDS = 4;
+/** The columns in buffer order: [name, typed array, offset (x rows), bytes per row]. */
+export const COLUMNS = Object.freeze([
+  ['values', Float64Array, 0, 8],
+  ['sampleRates', Float64Array, 8, 8],
+  ['catalogIds', Int32Array, 16, 4],
+  ['lines', Uint32Array, 20, 4],
+  ['nameOffsets', Uint32Array, 24, 4],
+  ['nameLengths', Uint32Array, 28, 4],
+  ['types', Uint8Array, 32, 1],
+  ['flags', Uint8Array, 33, 1],
+]);
+// ---- end of generated layout ----
+
+const TYPES = TYPE_NAMES;
+const { VALUE: K_VALUE, EVENT: K_EVENT, SERVICE_CHECK: K_SERVICE_CHECK } = KIND;
+const {
+  DELTA: F_DELTA,
+  RATE: F_RATE,
+  TIMESTAMP: F_TIMESTAMP,
+  METRIC: F_METRIC,
+  VERSION: F_VERSION,
+  KIND_MISMATCH: F_KIND_MISMATCH,
+  TAGS: F_TAGS,
+  CONTAINER: F_CONTAINER,
+  EXTENSIONS: F_EXTENSIONS,
+  TAGS_PREV: F_TAGS_PREV,
+  EXTENSIONS_PREV: F_EXTENSIONS_PREV,
+} = FLAG;
+const { NUMBER: V_NUMBER, NEG_BIG: V_NEG_BIG, SET: V_SET } = VALUE_KIND;
+
+// Typed-array views of the columns at `base`, `stride` rows apart (see COLUMNS).
+function columnsAt(buffer, base, stride, count) {
+  const out = {};
+  for (const [name, Type, off, size] of COLUMNS) out[name] = new Type(buffer, base + off * stride, count);
+  return out;
+}
 
 // A surrogate pair, or a surrogate without its other half (which becomes U+FFFD).
 const SURROGATES = /[\uD800-\uDBFF][\uDC00-\uDFFF]|[\uD800-\uDFFF]/g;
@@ -278,7 +348,7 @@ function buildColumnsInner(memory, count, arenaPtr, errPtr, errWords, msgPtr, ms
   // costs more than decoding a datagram. Results never overlap. A transferable result, and a
   // large one, gets an ArrayBuffer of its own.
   const n = count;
-  const size = 34 * n;
+  const size = ROW_BYTES * n;
   let ab;
   let off = 0;
   if (transferable || size > POOL_SIZE / 8) {
@@ -298,16 +368,17 @@ function buildColumnsInner(memory, count, arenaPtr, errPtr, errWords, msgPtr, ms
     pool.set(new Uint8Array(buffer, arenaPtr, size), off);
     poolUsed += (size + 7) & ~7;
   }
+  const v = columnsAt(ab, off, n, n);
   return {
     count,
-    values: new Float64Array(ab, off, n),
-    sampleRates: new Float64Array(ab, off + 8 * n, n),
-    types: new Uint8Array(ab, off + 32 * n, n),
-    flags: new Uint8Array(ab, off + 33 * n, n),
-    catalogIds: new Int32Array(ab, off + 16 * n, n),
-    lines: new Uint32Array(ab, off + 20 * n, n),
-    nameOffsets: new Uint32Array(ab, off + 24 * n, n),
-    nameLengths: new Uint32Array(ab, off + 28 * n, n),
+    values: v.values,
+    sampleRates: v.sampleRates,
+    types: v.types,
+    flags: v.flags,
+    catalogIds: v.catalogIds,
+    lines: v.lines,
+    nameOffsets: v.nameOffsets,
+    nameLengths: v.nameLengths,
     ascii,
     errorCount: errors.length,
     errors,
@@ -319,7 +390,7 @@ function errorList(memory, errPtr, errWords, msgPtr, msgLen) {
   if (errWords > 0) {
     const e = new Uint32Array(bufferOf(memory), errPtr, errWords);
     const messages = utf8(memory, msgPtr, msgLen);
-    for (let k = 0; k < errWords; k += 4) {
+    for (let k = 0; k < errWords; k += ERROR_WORDS) {
       errors.push({ line: e[k], column: e[k + 1], message: messages.slice(e[k + 2], e[k + 3]) });
     }
   }
@@ -332,18 +403,7 @@ function columnViewsInner(cache, memory, count, arenaPtr, cap, errPtr, errWords,
   const buffer = bufferOf(memory);
   let v = cache.v;
   if (v === undefined || cache.buffer !== buffer || cache.ptr !== arenaPtr || cache.cap !== cap) {
-    const c = cap;
-    const o = arenaPtr;
-    v = cache.v = {
-      values: new Float64Array(buffer, o, c),
-      sampleRates: new Float64Array(buffer, o + 8 * c, c),
-      types: new Uint8Array(buffer, o + 32 * c, c),
-      flags: new Uint8Array(buffer, o + 33 * c, c),
-      catalogIds: new Int32Array(buffer, o + 16 * c, c),
-      lines: new Uint32Array(buffer, o + 20 * c, c),
-      nameOffsets: new Uint32Array(buffer, o + 24 * c, c),
-      nameLengths: new Uint32Array(buffer, o + 28 * c, c),
-    };
+    v = cache.v = columnsAt(buffer, arenaPtr, cap, cap);
     cache.buffer = buffer;
     cache.ptr = arenaPtr;
     cache.cap = cap;

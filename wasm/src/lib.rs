@@ -12,8 +12,8 @@
 //! Malformed StatsD never throws: it lands in `errors`. Only arguments of the wrong type throw an
 //! `Error`. See `wasm/README.md` for the JS documentation.
 //!
-//! The decoding itself is `realm_metrics::wire::decode_line` plus `catalog_match`, the same code
-//! as the CLI's `decode`. [`emit`] turns its output into flat buffers; a small JS module
+//! The decoding itself is core's: `realm_metrics::wire::decode`, `catalog_match`, the error texts
+//! and the line splitting of `realm_metrics::wire::stream`, the same code as the CLI's `decode`. [`emit`] turns its output into flat buffers; a small JS module
 //! (`js/build.js`) makes the JS objects or typed arrays from them in one call, which is much
 //! faster than setting properties from Rust one by one.
 #![deny(missing_docs)]
@@ -28,6 +28,7 @@
 )]
 
 pub mod emit;
+pub mod layout;
 
 use std::cell::RefCell;
 
@@ -35,181 +36,16 @@ use js_sys::{Array, Object, Reflect};
 use realm_metrics::Metric;
 use wasm_bindgen::prelude::*;
 
-use emit::{ArenaColumns, ColumnArena, LineBuffer, Tape};
+use emit::{ArenaColumns, ColumnArena, Tape};
+use realm_metrics::wire::stream::{DEFAULT_MAX_LINE, LineStream};
 
+// The types the generated declarations name are those of the package's entry (js/index.d.ts,
+// which takes the decode result from the shared types/decoded.d.ts).
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
-/** Options of `decode()` and `decodeColumns()`. */
-export interface DecodeOptions {
-  /**
-   * Recognise catalog metrics as `<prefix>.<catalog name>` (then `host` is null). Without it,
-   * names are recognised as `realm.<host>.<catalog name>`.
-   */
-  prefix?: string;
-}
-
-/** Options of `decodeColumns()`. */
-export interface ColumnsOptions extends DecodeOptions {
-  /**
-   * Give the result's arrays one `ArrayBuffer` of their own (`result.values.buffer`, exactly
-   * their bytes), which can go in the transfer list of `postMessage`. By default small results
-   * share pooled 256 KiB buffers, which are faster to make but are copied whole by
-   * `postMessage` and `structuredClone`.
-   */
-  transferable?: boolean;
-}
-
-/** Options of `new Decoder()`. */
-export interface DecoderOptions extends DecodeOptions {
-  /**
-   * A line longer than this many bytes (not counting a CR before its LF) is one error,
-   * `{ line, column: 1, message: "line longer than <maxLineBytes> bytes" }`; its rest is
-   * dropped up to the next line break without being buffered, so that a stream without
-   * newlines cannot grow the buffer without bound. Default 16 MiB, as in `realm-metrics decode`.
-   */
-  maxLineBytes?: number;
-}
-
-/** A StatsD metric type as on the wire. */
-export type MetricType = "c" | "g" | "ms" | "h" | "s" | "d";
-
-/** Tags of a value: Telegraf bucket tags and DogStatsD `|#` tags merged; a bare tag is null. */
-export type Tags = Record<string, string | null>;
-
-/**
- * One decoded value. A multi-value line (`k:1|c:2|c`) and a packed line (`k:1:2:3|d`) give one
- * object per value.
- */
-export interface MetricValue {
-  /** 1-based line number. */
-  line: number;
-  /** The bucket name (before any `,` bucket tags). */
-  name: string;
-  type: MetricType;
-  /**
-   * The value: a number; a `bigint` for an integer outside +-(2^53 - 1) (exact); the member
-   * string for sets (`s`).
-   */
-  value: number | bigint | string;
-  /** A gauge written with a leading sign (`+4`, `-4`): a change, not an absolute value. */
-  delta: boolean;
-  /** `|@rate`, or null. */
-  sampleRate: number | null;
-  tags: Tags;
-  /** `|T<unix seconds>` (a `bigint` beyond 2^53 - 1), or null. */
-  timestamp: number | bigint | null;
-  /** The catalog name (`"connection.online"`, `"protocol.<version>.used"`), or null. */
-  metric: string | null;
-  /** The part between `realm.` and the catalog name; null with a prefix or no match. */
-  host: string | null;
-  /** The version of `protocol.<version>.used`, or null. */
-  version: number | bigint | null;
-  /** Present (true) when the name is a catalog name but the type does not match its kind. */
-  kindMismatch?: true;
-  /** Present with a `|c:<container id>` field. */
-  container?: string;
-  /** Present with unknown `|x...` fields: their text without the `|`, in order. */
-  extensions?: string[];
-}
-
-/** A DogStatsD event (`_e{title_len,text_len}:title|text|...`). */
-export interface StatsdEvent {
-  line: number;
-  type: "event";
-  title: string;
-  /** The text as written (an escaped `\\n` stays a backslash sequence). */
-  text: string;
-  /** `|d:` date, or null. */
-  timestamp: number | bigint | null;
-  hostname: string | null;
-  aggregationKey: string | null;
-  priority: string | null;
-  sourceTypeName: string | null;
-  alertType: string | null;
-  tags: Tags;
-}
-
-/** A DogStatsD service check (`_sc|name|status|...`). */
-export interface StatsdServiceCheck {
-  line: number;
-  type: "service_check";
-  name: string;
-  /** 0 OK, 1 warning, 2 critical, 3 unknown. */
-  status: 0 | 1 | 2 | 3;
-  timestamp: number | bigint | null;
-  hostname: string | null;
-  tags: Tags;
-  message: string | null;
-}
-
-/** Anything `decode()` puts in `metrics`. */
-export type DecodedRecord = MetricValue | StatsdEvent | StatsdServiceCheck;
-
-/** A malformed line. */
-export interface DecodeErrorInfo {
-  /** 1-based line number. */
-  line: number;
-  /** 1-based byte column in the line; one past the end for a missing part. */
-  column: number;
-  /** What is wrong, e.g. `"unknown metric type (expected c, g, ms, h, s or d) at 'z'"`. */
-  message: string;
-}
-
-/** The result of `decode()` and of `Decoder` calls. */
-export interface DecodeResult {
-  /** Values, events and service checks, in input order. */
-  metrics: DecodedRecord[];
-  /** One entry per malformed line, in input order. */
-  errors: DecodeErrorInfo[];
-}
-
-/**
- * The result of `decodeColumns()`: row `i` of every array describes one value, event or
- * service check.
- *
- * Type codes (`types`): 0 `c`, 1 `g`, 2 `ms`, 3 `h`, 4 `s`, 5 `d`, 6 event, 7 service check.
- * Flags (`flags`): bit 0 (1) gauge delta, bit 1 (2) kind mismatch.
- */
-export interface ColumnsResult {
-  /** Number of rows. */
-  count: number;
-  /**
-   * The values as doubles (integers beyond 2^53 are rounded); NaN for set members and events;
-   * the status for service checks.
-   */
-  values: Float64Array;
-  /** `|@rate`, or NaN when absent. */
-  sampleRates: Float64Array;
-  /** Type codes (see above). */
-  types: Uint8Array;
-  /** Flags (see above). */
-  flags: Uint8Array;
-  /** Catalog id (`catalog()[id]`), or -1 when the name is not a catalog metric. */
-  catalogIds: Int32Array;
-  /** 1-based line numbers. */
-  lines: Uint32Array;
-  /** Byte offset of the name (an event's title) in the UTF-8 input. */
-  nameOffsets: Uint32Array;
-  /** Byte length of the name. */
-  nameLengths: Uint32Array;
-  /** Whether the input is ASCII: then byte offsets are also string indices. */
-  ascii: boolean;
-  /** `errors.length`. */
-  errorCount: number;
-  /** One entry per malformed line. */
-  errors: DecodeErrorInfo[];
-}
-
-/** A row of the Realm Object Server metric catalog. */
-export interface CatalogEntry {
-  /** Stable id (reference order, from 0). */
-  id: number;
-  /** Wire name after the prefix; `"protocol.<version>.used"` for the templated row. */
-  name: string;
-  kind: "counter" | "gauge";
-  group: "client" | "session" | "connection" | "realms" | "authentication" | "permission" | "protocol";
-  description: string;
-}
+export type {
+  DecodeOptions, ColumnsOptions, DecoderOptions, DecodeResult, ColumnsResult, CatalogEntry,
+} from "../index";
 "#;
 
 #[wasm_bindgen(module = "/js/build.js")]
@@ -276,9 +112,6 @@ extern "C" {
         transferable: bool,
     ) -> JsValue;
 }
-
-/// Default line bound of [`Decoder`]: 16 MiB, as in `realm-metrics decode`.
-const DEFAULT_MAX_LINE: usize = 16 * 1024 * 1024;
 
 /// Buffers reused across calls (wasm is single-threaded; a re-entrant call gets fresh ones).
 #[derive(Default)]
@@ -460,9 +293,9 @@ fn decode_to_result(
     prefix: Option<&str>,
     first_line: usize,
     max_line: usize,
-) -> Result<(JsValue, usize), JsError> {
+) -> Result<JsValue, JsError> {
     let mut tape = Tape::new(bytes, &mut s.u, &mut s.f, &mut s.msg);
-    let lines = emit::run(bytes, prefix, first_line, max_line, &mut tape).lines;
+    emit::run(bytes, prefix, first_line, max_line, &mut tape);
     let result = with_js(|memory, names| {
         build_decode_result(
             text,
@@ -478,7 +311,7 @@ fn decode_to_result(
             names,
         )
     });
-    Ok((built(what, result)?, lines))
+    built(what, result)
 }
 
 /// Decode StatsD text (a string, or its UTF-8 bytes as a `Uint8Array` or `ArrayBuffer`) into
@@ -495,7 +328,7 @@ pub fn decode(
             let (is_text, len) = read_input("decode", &input, buf)?;
             let text = if is_text { &input } else { &JsValue::UNDEFINED };
             let bytes = buf.get(..len).unwrap_or(&[]);
-            Ok(decode_to_result("decode", s, text, bytes, prefix.as_deref(), 1, usize::MAX)?.0)
+            decode_to_result("decode", s, text, bytes, prefix.as_deref(), 1, usize::MAX)
         })
     })
 }
@@ -512,7 +345,7 @@ fn fill_arena(
     let (_, len) = read_input(what, input, buf)?;
     let bytes = buf.get(..len).unwrap_or(&[]);
     let mut cols = ArenaColumns::new(bytes, arena);
-    Ok(emit::run(bytes, prefix, 1, usize::MAX, &mut cols).ascii)
+    Ok(emit::run(bytes, prefix, 1, usize::MAX, &mut cols))
 }
 
 /// Decode StatsD text into typed arrays (one row per value, event and service check): the fast
@@ -650,9 +483,8 @@ pub fn catalog() -> Array {
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct Decoder {
-    buf: LineBuffer,
+    buf: LineStream,
     prefix: Option<String>,
-    max_line: usize,
     /// JS-side state: a string chunk's trailing high surrogate, kept for the next chunk (see
     /// `joinSurrogates` in js/build.js).
     js: JsValue,
@@ -676,14 +508,13 @@ impl Decoder {
                 _ => {
                     return Err(JsError::new(
                         "Decoder: options.maxLineBytes must be an integer from 1 to 2^32 - 1",
-                    ))
+                    ));
                 }
             },
         };
         Ok(Decoder {
-            buf: LineBuffer::default(),
+            buf: LineStream::new(max_line),
             prefix,
-            max_line,
             js: Object::new().into(),
         })
     }
@@ -699,7 +530,7 @@ impl Decoder {
         with_scratch(|s| {
             let ready = with_input(s, |_, buf| {
                 let (_, len) = read_input("Decoder.push", &chunk, buf)?;
-                Ok(self.buf.push(buf.get(..len).unwrap_or(&[]), self.max_line))
+                Ok(self.buf.push(buf.get(..len).unwrap_or(&[])))
             })?;
             self.decode_ready("Decoder.push", s, ready)
         })
@@ -710,34 +541,30 @@ impl Decoder {
     #[wasm_bindgen(unchecked_return_type = "DecodeResult")]
     pub fn flush(&mut self) -> Result<JsValue, JsError> {
         if take_high(&self.js) {
-            self.buf.push(REPLACEMENT, self.max_line);
+            self.buf.push(REPLACEMENT);
         }
-        let result = with_scratch(|s| {
-            let n = self.buf.pending.len();
-            self.decode_ready("Decoder.flush", s, n)
-        })?;
-        self.buf.end_line();
-        Ok(result)
+        let n = self.buf.finish();
+        with_scratch(|s| self.decode_ready("Decoder.flush", s, n))
     }
 
     /// `flush()`, then start over: the next `push()` is line 1 of a new stream.
     #[wasm_bindgen(unchecked_return_type = "DecodeResult")]
     pub fn end(&mut self) -> Result<JsValue, JsError> {
         let result = self.flush()?;
-        self.buf = LineBuffer::default();
+        self.buf.reset();
         Ok(result)
     }
 
     /// Bytes buffered (the unterminated tail).
     #[wasm_bindgen(getter, js_name = bufferedBytes)]
     pub fn buffered_bytes(&self) -> usize {
-        self.buf.pending.len()
+        self.buf.pending().len()
     }
 
     /// Lines decoded so far (empty lines included).
     #[wasm_bindgen(getter, js_name = linesRead)]
     pub fn lines_read(&self) -> usize {
-        self.buf.lines
+        self.buf.lines()
     }
 }
 
@@ -749,15 +576,16 @@ impl Decoder {
         s: &mut Scratch,
         ready: usize,
     ) -> Result<JsValue, JsError> {
-        let bytes = self.buf.pending.get(..ready).unwrap_or(&[]);
-        let (result, lines) = decode_to_result(
+        let bytes = self.buf.pending().get(..ready).unwrap_or(&[]);
+        let lines = realm_metrics::wire::stream::count_lines(bytes);
+        let result = decode_to_result(
             what,
             s,
             &JsValue::UNDEFINED,
             bytes,
             self.prefix.as_deref(),
-            self.buf.lines + 1,
-            self.max_line,
+            self.buf.lines() + 1,
+            self.buf.max_line(),
         )?;
         self.buf.consume(ready, lines);
         Ok(result)

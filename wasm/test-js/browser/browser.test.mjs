@@ -3,83 +3,36 @@
 // packet with the web build and shows the result in the DOM. Saves a screenshot to
 // artifacts/wasm-browser.png at the repository root.
 //
-// Run: node --test wasm/test/browser/   (after wasm/build.sh and `npm ci` in wasm/)
+// Run: node --test wasm/test-js/browser/   (after wasm/build.sh and `npm ci` in wasm/)
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium, openPage, serveDir } from './chromium.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const wasmDir = path.resolve(here, '..', '..');
 const repoRoot = path.resolve(wasmDir, '..');
 const screenshot = path.join(repoRoot, 'artifacts', 'wasm-browser.png');
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-};
-
-// Serves wasm/ read-only: / is the test page, everything else a file under wasm/.
-function serve(req, res) {
-  const url = new URL(req.url, 'http://localhost');
-  const rel = url.pathname === '/' ? 'test/browser/index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
-  const file = path.resolve(wasmDir, rel);
-  if (!file.startsWith(wasmDir + path.sep)) {
-    res.writeHead(403).end();
-    return;
-  }
-  try {
-    if (!statSync(file).isFile()) throw new Error('not a file');
-    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
-    res.end(readFileSync(file));
-  } catch {
-    res.writeHead(404).end();
-  }
-}
 
 let server;
-let context;
-let profile;
-let base;
+let browser;
 
+// wasm/ read-only: / is the test page, everything else a file under wasm/.
 before(async () => {
-  server = http.createServer(serve);
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${server.address().port}`;
-  profile = mkdtempSync(path.join(tmpdir(), 'realm-metrics-chromium-'));
-  // A fresh profile directory: playwright passes it as --user-data-dir.
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-    viewport: { width: 1100, height: 760 },
-    timeout: 60_000,
-  });
+  server = await serveDir(wasmDir, 'test-js/browser/index.html');
+  browser = await launchChromium();
 });
 
 after(async () => {
-  await context?.close();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
+  await server?.close();
 });
 
 test('the web build decodes a packet in Chromium and shows it in the DOM', async () => {
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-  await page.goto(base + '/', { waitUntil: 'load' });
+  const { page, problems } = await openPage(browser.context, server.base + '/');
   await page.waitForSelector('body[data-status="done"], body[data-status="failed"]', { timeout: 30_000 });
   assert.equal(await page.getAttribute('body', 'data-status'), 'done', await page.textContent('#status'));
   assert.deepStrictEqual(problems, []);

@@ -13,13 +13,13 @@ export const vectorsDir = path.join(repoRoot, 'tests', 'vectors');
 
 const require = createRequire(import.meta.url);
 // The package as Node users load it (CommonJS, through package.json "exports").
-export const wasm = require(path.join(wasmDir, 'pkg'));
+export const wasm = require(wasmDir);
 
 /**
  * JSON.parse, but integers outside +-(2^53 - 1) become BigInt (exact), as the vectors README asks.
  */
 // The typed-array fields of a ColumnsResult.
-export const COLUMN_KEYS = ['values', 'sampleRates', 'types', 'flags', 'catalogIds', 'lines', 'nameOffsets', 'nameLengths'];
+export const COLUMN_KEYS = wasm.COLUMNS.map(([name]) => name);
 
 export function parseJsonBig(text) {
   let out = '';

@@ -607,8 +607,8 @@ describe('hostile input: errors, never an exception or a hang', () => {
 describe('the package', () => {
   test('loads through require() and import() with the same API', async () => {
     const require = createRequire(import.meta.url);
-    const viaRequire = require(path.join(wasmDir, 'pkg'));
-    const viaImport = await import(path.join(wasmDir, 'pkg', 'node', 'realm_metrics_wasm.js'));
+    const viaRequire = require(wasmDir);
+    const viaImport = await import(path.join(wasmDir, 'pkg', 'node', 'index.mjs'));
     for (const m of [viaRequire, viaImport]) {
       for (const name of ['decode', 'decodeColumns', 'Decoder', 'catalog']) assert.equal(typeof m[name], 'function', name);
     }
@@ -618,7 +618,7 @@ describe('the package', () => {
     const script = `
       delete String.prototype.isWellFormed;
       delete String.prototype.toWellFormed;
-      const w = require(${JSON.stringify(path.join(wasmDir, 'pkg'))});
+      const w = require(${JSON.stringify(wasmDir)});
       const r = w.decode('s:a\\uD800b|s|#k:\\uDC00\\uD800\\nt:😀\\uDBFF\\uDFFF|s');
       process.stdout.write(JSON.stringify(r.metrics.map((m) => [m.value, m.tags])));`;
     const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
@@ -641,7 +641,7 @@ describe('the package', () => {
   test('the web build loads in Node as an ES module, without warnings, after init()', () => {
     const web = path.join(wasmDir, 'pkg', 'web');
     const script = `
-      import init, { decode } from ${JSON.stringify(path.join(web, 'realm_metrics_wasm.js'))};
+      import init, { decode } from ${JSON.stringify(path.join(web, 'index.js'))};
       import { readFileSync } from 'node:fs';
       await init({ module_or_path: readFileSync(${JSON.stringify(path.join(web, 'realm_metrics_wasm_bg.wasm'))}) });
       process.stdout.write(JSON.stringify(decode('realm.w.connection.online:3|g').metrics[0]));`;
@@ -654,21 +654,28 @@ describe('the package', () => {
     assert.equal(m.value, 3);
   });
 
-  test('the declared .d.ts names every export', async () => {
+  test('the declared types name every export of both builds', async () => {
     const { readFileSync } = await import('node:fs');
-    for (const dir of ['node', 'web']) {
-      const dts = readFileSync(path.join(wasmDir, 'pkg', dir, 'realm_metrics_wasm.d.ts'), 'utf8');
-      for (const s of [
-        'export function decode(input: string | Uint8Array | ArrayBuffer, options?: DecodeOptions): DecodeResult;',
-        'export function decodeColumns(input: string | Uint8Array | ArrayBuffer, options?: ColumnsOptions): ColumnsResult;',
-        'export interface ColumnsOptions extends DecodeOptions {',
-        'export function catalog(): CatalogEntry[];',
-        'constructor(options?: DecoderOptions);',
-        'push(chunk: string | Uint8Array | ArrayBuffer): DecodeResult;',
-        'export interface MetricValue {',
-        'value: number | bigint | string;',
-      ]) {
-        assert.ok(dts.includes(s), `${dir}: ${s}`);
+    const dts = readFileSync(path.join(wasmDir, 'pkg', 'index.d.ts'), 'utf8');
+    for (const s of [
+      'export function decode(input: string | Uint8Array | ArrayBuffer, options?: DecodeOptions): DecodeResult;',
+      'export function decodeColumns(input: string | Uint8Array | ArrayBuffer, options?: ColumnsOptions): ColumnsResult;',
+      'export interface ColumnsOptions extends DecodeOptions {',
+      'export function catalog(): CatalogEntry[];',
+      'constructor(options?: DecoderOptions);',
+      'push(chunk: string | Uint8Array | ArrayBuffer): DecodeResult;',
+      "from './decoded';",
+    ]) {
+      assert.ok(dts.includes(s), s);
+    }
+    const decoded = readFileSync(path.join(wasmDir, 'pkg', 'decoded.d.ts'), 'utf8');
+    assert.ok(decoded.includes('value: number | bigint | string;'));
+    const node = createRequire(import.meta.url)(wasmDir);
+    const web = await import(path.join(wasmDir, 'pkg', 'web', 'index.js'));
+    for (const m of [node, web]) {
+      for (const name of Object.keys(m)) {
+        if (name === 'default') continue;
+        assert.ok(new RegExp(`export (function|class|const) ${name}\\b`).test(dts), `declared: ${name}`);
       }
     }
   });

@@ -55,7 +55,7 @@ test('views keep their decoder alive: a dropped decoder is not freed under them'
   // Before, the FinalizationRegistry freed its memory, new decoders reused it, and the views read
   // their rows.
   const script = `
-    const w = require(${JSON.stringify(path.join(wasmDir, 'pkg', 'node', 'realm_metrics_wasm.js'))});
+    const w = require(${JSON.stringify(wasmDir)});
     w.decode('x:1|c\\n'.repeat(200000)); // grow the memory first: no later call detaches views
     const r = new w.ColumnDecoder().decode('a:1|c\\nb:2|c\\nc:3|c');
     const keep = [r.values];
