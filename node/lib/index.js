@@ -114,6 +114,11 @@ function toError(info) {
 // ---- the cells -------------------------------------------------------------------------------
 
 /**
+ * A counter is one cell: the cumulative sum (`cell[0] += n`). A gauge is four cells
+ * `[sets, value, deltaAtSet, deltaSum]`: a set does `sets += 1; value = x; deltaAtSet =
+ * deltaSum; sets += 1` (odd while it writes, so the flusher never reads half a set), a delta
+ * does `deltaSum += d`. Only this thread writes them; the flusher only reads (src/sink.rs).
+ *
  * The memory of one sink: chunks of 64-bit cells (Float64Array over native memory) and the
  * registered series. Shared by a client and its children (one JavaScript thread).
  */
@@ -595,6 +600,7 @@ StatsD.prototype._send = function _send(stat, value, type, sampleRate, tags, cal
       if (type === 'c') v[0] += x;
       else if (op === 1) v[3] += x;
       else {
+        v[0] += 1;
         v[1] = x;
         v[2] = v[3];
         v[0] += 1;
@@ -621,11 +627,14 @@ StatsD.prototype._send = function _send(stat, value, type, sampleRate, tags, cal
   this._done(callback, bytes);
 };
 
-/** @param {IArguments} args @param {number} sign */
-StatsD.prototype._count = function _count(args, sign) {
-  let [stat, value, sampleRate, tags, callback] = args;
+/**
+ * increment/decrement's general path (no `arguments` object: the hot path stays small).
+ * @param {number} argc how many arguments the caller got
+ */
+StatsD.prototype._count = function _count(/** @type {any} */ stat, /** @type {any} */ value, /** @type {any} */ sampleRate,
+  /** @type {any} */ tags, /** @type {any} */ callback, argc, /** @type {number} */ sign) {
   if (typeof value !== 'number') {
-    if (args.length < 3 || (typeof sampleRate === 'function' && tags === undefined)) {
+    if (argc < 3 || (typeof sampleRate === 'function' && tags === undefined)) {
       callback = sampleRate;
       tags = value;
       sampleRate = undefined;
@@ -658,15 +667,16 @@ StatsD.prototype.increment = function increment(stat, value, sampleRate, tags, c
       }
     }
   }
-  this._count(arguments, 1);
+  this._count(stat, value, sampleRate, tags, callback, n, 1);
 };
 
 /** Count `-value` (default -1) on `stat`. @param {string | string[]} stat */
 StatsD.prototype.decrement = function decrement(stat, value, sampleRate, tags, callback) {
-  if (arguments.length < 3) {
+  const n = arguments.length;
+  if (n < 3) {
     const v = this._fast.get(stat);
     if (v !== undefined) {
-      if (arguments.length === 1) {
+      if (n === 1) {
         v[0] -= 1;
         return;
       }
@@ -676,12 +686,12 @@ StatsD.prototype.decrement = function decrement(stat, value, sampleRate, tags, c
       }
     }
   }
-  this._count(arguments, -1);
+  this._count(stat, value, sampleRate, tags, callback, n, -1);
 };
 
-/** @param {IArguments} args @param {string} type @param {number} op */
-StatsD.prototype._value = function _value(args, type, op) {
-  const [stat, v, sampleRate, tags, callback] = args;
+/** The general path of the other metric methods. @param {string} type @param {number} op */
+StatsD.prototype._value = function _value(/** @type {any} */ stat, /** @type {any} */ v, /** @type {any} */ sampleRate,
+  /** @type {any} */ tags, /** @type {any} */ callback, type, op) {
   let value = v;
   if (type === 'ms' && value instanceof Date) value = Date.now() - value.getTime();
   const [rate, t, cb] = trailing(sampleRate, tags, callback);
@@ -701,13 +711,14 @@ StatsD.prototype.gauge = function gauge(stat, value, sampleRate, tags, callback)
   if (arguments.length === 2) {
     const v = this._fastGauge.get(stat);
     if (v !== undefined && typeof value === 'number' && value - value === 0) {
+      v[0] += 1;
       v[1] = value;
       v[2] = v[3];
       v[0] += 1;
       return;
     }
   }
-  this._value(arguments, 'g', 0);
+  this._value(stat, value, sampleRate, tags, callback, 'g', 0);
 };
 
 /** Change the gauge `stat` by `value`. */
@@ -719,27 +730,27 @@ StatsD.prototype.gaugeDelta = function gaugeDelta(stat, value, sampleRate, tags,
       return;
     }
   }
-  this._value(arguments, 'g', 1);
+  this._value(stat, value, sampleRate, tags, callback, 'g', 1);
 };
 
 /** Record a timing in milliseconds (a `Date` means "since then"). */
 StatsD.prototype.timing = function timing(stat, time, sampleRate, tags, callback) {
-  this._value(arguments, 'ms', 0);
+  this._value(stat, time, sampleRate, tags, callback, 'ms', 0);
 };
 
 /** Record a histogram sample. */
 StatsD.prototype.histogram = function histogram(stat, value, sampleRate, tags, callback) {
-  this._value(arguments, 'h', 0);
+  this._value(stat, value, sampleRate, tags, callback, 'h', 0);
 };
 
 /** Record a distribution sample. */
 StatsD.prototype.distribution = function distribution(stat, value, sampleRate, tags, callback) {
-  this._value(arguments, 'd', 0);
+  this._value(stat, value, sampleRate, tags, callback, 'd', 0);
 };
 
 /** Record a set member. */
 StatsD.prototype.set = function set(stat, value, sampleRate, tags, callback) {
-  this._value(arguments, 's', 0);
+  this._value(stat, value, sampleRate, tags, callback, 's', 0);
 };
 StatsD.prototype.unique = StatsD.prototype.set;
 
@@ -1164,6 +1175,7 @@ class RealmMetrics {
     checkInteger(value, 'value');
     const c = this._c;
     const b = metric * CATALOG_CELLS;
+    c[b] += 1;
     c[b + 1] = value;
     c[b + 2] = c[b + 3];
     c[b] += 1;
@@ -1178,9 +1190,10 @@ class RealmMetrics {
     const b = metric * CATALOG_CELLS;
     // A catalog gauge is absolute: a change to a gauge never set starts from 0.
     if (c[b] === 0) {
+      c[b] = 1;
       c[b + 1] = 0;
       c[b + 2] = c[b + 3];
-      c[b] = 1;
+      c[b] = 2;
     }
     c[b + 3] += delta;
   }
@@ -1257,6 +1270,7 @@ for (const ident of IDENTS) {
     proto[name] = function gauge(/** @type {number} */ value) {
       checkInteger(value, 'value');
       const c = this._c;
+      c[b] += 1;
       c[b + 1] = value;
       c[b + 2] = c[b + 3];
       c[b] += 1;

@@ -36,6 +36,8 @@ use crate::error::throw;
 pub const CHUNK_CELLS: u32 = 1024;
 /// The largest UDP payload.
 const MAX_UDP: usize = 65_507;
+/// Bound on the bytes of queued lines between flushes.
+const MAX_QUEUED_BYTES: usize = 16 << 20;
 /// How long a stream write or connect may block the flusher.
 const STREAM_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -154,11 +156,25 @@ enum Target {
     },
 }
 
-struct State {
+/// The registered series and their memory (locked briefly: by a registration, and by a flush
+/// while it reads the cells).
+struct Reg {
     chunks: Vec<Arc<Chunk>>,
     series: Vec<Series>,
+    dropped_cardinality: f64,
+}
+
+/// The queued lines (locked briefly by `line()` and by a flush taking them).
+#[derive(Default)]
+struct Queue {
     lines: VecDeque<String>,
     queued_bytes: usize,
+    dropped_lines: f64,
+}
+
+/// The socket and the send counters (locked for a whole flush, so flushes keep their order;
+/// the JavaScript thread's metric calls never take it).
+struct State {
     target: Target,
     stats: SinkStats,
     /// The first error of the flush in progress.
@@ -167,12 +183,15 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
+    reg: Mutex<Reg>,
+    queue: Mutex<Queue>,
     wake: Condvar,
     closed: AtomicBool,
     interval: Option<Duration>,
     max_payload: usize,
     send_threshold: usize,
     max_lines: usize,
+    max_queued_bytes: usize,
     max_series: usize,
     dns_ttl: Duration,
     on_error: Option<ErrorCallback>,
@@ -226,7 +245,12 @@ impl State {
             self.error = Some(e);
         }
     }
+}
 
+/// Retries of a gauge snapshot while its writer is inside a set.
+const SNAPSHOT_TRIES: usize = 64;
+
+impl Reg {
     /// The lines of the aggregated series, appended to `out`.
     fn collect(&mut self, out: &mut Vec<String>) {
         let chunks = &self.chunks;
@@ -255,19 +279,26 @@ impl State {
                     neg_zero,
                     last_delta,
                 } => {
-                    // A consistent snapshot: `sets` is written last by a set, so an unchanged
-                    // `sets` around the reads means no set was in progress.
-                    let mut snap = (0.0, 0.0, 0.0, 0.0);
-                    for _ in 0..16 {
+                    // A consistent snapshot: a set adds 1 to `sets` before it writes and 1
+                    // after, so an odd count is a set in progress and an unchanged even count
+                    // around the reads means none happened meanwhile. A writer that never lets
+                    // go (a set in a tight loop) leaves this gauge for the next flush.
+                    let mut snap = None;
+                    for _ in 0..SNAPSHOT_TRIES {
                         let c1 = load(chunks, *cell);
+                        if c1 % 2.0 != 0.0 {
+                            std::hint::spin_loop();
+                            continue;
+                        }
                         let v = load(chunks, *cell + 1);
                         let das = load(chunks, *cell + 2);
                         let dc = load(chunks, *cell + 3);
-                        snap = (c1, v, das, dc);
                         if load(chunks, *cell) == c1 {
+                            snap = Some((c1, v, das, dc));
                             break;
                         }
                     }
+                    let Some(snap) = snap else { continue };
                     let (sets, v, das, dc) = snap;
                     if sets != 0.0 {
                         let abs = v + (dc - das);
@@ -295,7 +326,9 @@ impl State {
             }
         }
     }
+}
 
+impl State {
     fn send_payload(&mut self, payload: &[u8], lines: usize, dns_ttl: Duration) {
         let r = match &mut self.target {
             Target::Udp {
@@ -432,15 +465,26 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn reg(&self) -> MutexGuard<'_, Reg> {
+        self.reg.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Read the series, take the queued lines, pack and send. Returns the first error.
     fn flush(&self, notify: bool) -> Option<EmitErrorInfo> {
         let mut st = self.lock();
         st.stats.flushes += 1.0;
         st.error = None;
         let mut lines = Vec::new();
-        st.collect(&mut lines);
-        lines.extend(st.lines.drain(..));
-        st.queued_bytes = 0;
+        self.reg().collect(&mut lines);
+        {
+            let mut q = self.queue();
+            lines.extend(q.lines.drain(..));
+            q.queued_bytes = 0;
+        }
         let limit = if st.is_datagram() {
             MAX_UDP
         } else {
@@ -490,12 +534,12 @@ impl Shared {
         let mut next = self.interval.map(|i| Instant::now() + i);
         loop {
             {
-                let st = self.lock();
+                let st = self.queue();
                 if self.closed.load(Ordering::Acquire) {
                     break;
                 }
                 let due =
-                    |st: &State| self.send_threshold > 0 && st.queued_bytes >= self.send_threshold;
+                    |st: &Queue| self.send_threshold > 0 && st.queued_bytes >= self.send_threshold;
                 if !due(&st) {
                     let wait = next.map_or(Duration::from_secs(3600), |n| {
                         n.saturating_duration_since(Instant::now())
@@ -653,20 +697,23 @@ impl NativeSink {
         let ttl = options.dns_ttl_ms.unwrap_or(0.0);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
-                chunks: Vec::new(),
-                series: Vec::new(),
-                lines: VecDeque::new(),
-                queued_bytes: 0,
                 target,
                 stats: SinkStats::default(),
                 error: None,
             }),
+            reg: Mutex::new(Reg {
+                chunks: Vec::new(),
+                series: Vec::new(),
+                dropped_cardinality: 0.0,
+            }),
+            queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
             closed: AtomicBool::new(false),
             interval,
             max_payload: options.max_payload.unwrap_or(1432) as usize,
             send_threshold: options.send_threshold.unwrap_or(0) as usize,
             max_lines: options.max_lines.unwrap_or(65_536) as usize,
+            max_queued_bytes: MAX_QUEUED_BYTES,
             max_series: options.max_series.unwrap_or(10_000) as usize,
             dns_ttl: if ttl.is_finite() && ttl > 0.0 {
                 Duration::from_micros((ttl * 1000.0) as u64)
@@ -732,7 +779,7 @@ impl NativeSink {
                 "external ArrayBuffers are not available in this runtime",
             ));
         }
-        self.shared.lock().chunks.push(chunk);
+        self.shared.reg().chunks.push(chunk);
         // SAFETY: a valid value of this env.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), ab) })
     }
@@ -740,9 +787,9 @@ impl NativeSink {
     /// Register a counter on `cell`: `false` when `maxSeries` are registered (counted).
     #[napi(catch_unwind)]
     pub fn counter(&self, cell: u32, head: String, tail: String) -> bool {
-        let mut st = self.shared.lock();
+        let mut st = self.shared.reg();
         if st.series.len() >= self.shared.max_series {
-            st.stats.dropped_cardinality += 1.0;
+            st.dropped_cardinality += 1.0;
             return false;
         }
         st.series.push(Series::Counter {
@@ -751,16 +798,15 @@ impl NativeSink {
             tail,
             last: 0.0,
         });
-        st.stats.registered += 1.0;
         true
     }
 
     /// Register a gauge on the four cells from `cell`: `false` when `maxSeries` are registered.
     #[napi(catch_unwind)]
     pub fn gauge(&self, cell: u32, head: String, tail: String, neg_zero: bool) -> bool {
-        let mut st = self.shared.lock();
+        let mut st = self.shared.reg();
         if st.series.len() >= self.shared.max_series {
-            st.stats.dropped_cardinality += 1.0;
+            st.dropped_cardinality += 1.0;
             return false;
         }
         st.series.push(Series::Gauge {
@@ -770,7 +816,6 @@ impl NativeSink {
             neg_zero,
             last_delta: 0.0,
         });
-        st.stats.registered += 1.0;
         true
     }
 
@@ -778,15 +823,17 @@ impl NativeSink {
     /// length in bytes, or 0 when the queue is full (the line is dropped and counted).
     #[napi(catch_unwind)]
     pub fn line(&self, line: String) -> u32 {
-        let mut st = self.shared.lock();
+        let mut st = self.shared.queue();
         if self.shared.closed.load(Ordering::Acquire) {
             return 0;
         }
-        if st.lines.len() >= self.shared.max_lines {
-            st.stats.dropped_lines += 1.0;
+        let n = line.len();
+        if st.lines.len() >= self.shared.max_lines
+            || st.queued_bytes + n + 1 > self.shared.max_queued_bytes
+        {
+            st.dropped_lines += 1.0;
             return 0;
         }
-        let n = line.len();
         st.queued_bytes += n + 1;
         st.lines.push_back(line);
         let wake = self.shared.send_threshold > 0 && st.queued_bytes >= self.shared.send_threshold;
@@ -835,6 +882,13 @@ impl NativeSink {
     /// A snapshot of the counters.
     #[napi(catch_unwind)]
     pub fn stats(&self) -> SinkStats {
-        self.shared.lock().stats.clone()
+        let mut s = self.shared.lock().stats.clone();
+        {
+            let r = self.shared.reg();
+            s.dropped_cardinality = r.dropped_cardinality;
+            s.registered = r.series.len() as f64;
+        }
+        s.dropped_lines = self.shared.queue().dropped_lines;
+        s
     }
 }
