@@ -1,11 +1,11 @@
 //! The catalog and the StatsD codec: `catalog()`, `Metric`, `encodeLine()`, `decode()`.
 
-use napi::bindgen_prelude::{Array, BigInt, Buffer, Either, Either3, Object};
-use napi::{Env, Result};
+use napi::bindgen_prelude::{Array, BigInt, Buffer, Either, Either3, JsValue, Object, ToNapiValue};
+use napi::{Env, Result, check_status, sys};
 use napi_derive::napi;
 use realm_metrics::wire::{
-    flatten, CatalogMatch, Dialect, EncodeError, Encoder, Event, Flat, FlatValue, LineOptions,
-    MetricType, Number, Sample, SampleValue, ServiceCheck, Tag, Tags, Value,
+    CatalogMatch, Dialect, EncodeError, Encoder, Event, Flat, FlatValue, LineOptions, MetricType,
+    Number, Sample, SampleValue, ServiceCheck, Tag, Tags, Value, flatten,
 };
 
 use crate::error::{throw, throw_encode};
@@ -259,6 +259,99 @@ fn js_u64(v: Option<u64>) -> Option<Either<f64, BigInt>> {
     v.map(|v| js_number(Number::UInt(v)))
 }
 
+/// The property names of the decode result objects.
+const KEY_NAMES: [&str; 24] = [
+    "line",
+    "name",
+    "type",
+    "value",
+    "delta",
+    "sampleRate",
+    "tags",
+    "timestamp",
+    "metric",
+    "host",
+    "version",
+    "kindMismatch",
+    "container",
+    "extensions",
+    "title",
+    "text",
+    "hostname",
+    "aggregationKey",
+    "priority",
+    "sourceTypeName",
+    "alertType",
+    "status",
+    "message",
+    "column",
+];
+
+/// One of [`KEY_NAMES`] (a property of the result objects).
+#[derive(Clone, Copy)]
+enum Prop {
+    Line,
+    Name,
+    Type,
+    Value,
+    Delta,
+    SampleRate,
+    Tags,
+    Timestamp,
+    Metric,
+    Host,
+    Version,
+    KindMismatch,
+    Container,
+    Extensions,
+    Title,
+    Text,
+    Hostname,
+    AggregationKey,
+    Priority,
+    SourceTypeName,
+    AlertType,
+    Status,
+    Message,
+    Column,
+}
+
+/// The property names as JS strings, made once per call: setting a property by a string made
+/// anew each time (what `Object::set(&str, _)` does) costs V8 a hash and a string-table lookup
+/// per property, which was most of the time of `decode`.
+struct Keys {
+    env: sys::napi_env,
+    keys: [sys::napi_value; KEY_NAMES.len()],
+}
+
+impl Keys {
+    fn new(env: &Env) -> Result<Self> {
+        let env = env.raw();
+        let mut keys = [std::ptr::null_mut(); KEY_NAMES.len()];
+        for (slot, name) in keys.iter_mut().zip(KEY_NAMES) {
+            // SAFETY: a valid env of the current call and a valid UTF-8 buffer with its length.
+            check_status!(unsafe {
+                sys::napi_create_string_utf8(env, name.as_ptr().cast(), name.len() as isize, slot)
+            })?;
+        }
+        Ok(Keys { env, keys })
+    }
+
+    /// `o[key] = v`.
+    fn set<V: ToNapiValue>(&self, o: &Object<'_>, key: Prop, v: V) -> Result<()> {
+        // SAFETY: the env of the current call; `o` and the key are live handles of it.
+        unsafe {
+            let value = V::to_napi_value(self.env, v)?;
+            check_status!(sys::napi_set_property(
+                self.env,
+                o.raw(),
+                self.keys[key as usize],
+                value
+            ))
+        }
+    }
+}
+
 fn tags_object<'e>(env: &'e Env, t: Tags<'_>) -> Result<Object<'e>> {
     let mut o = Object::new(env)?;
     for (k, v) in t.iter() {
@@ -279,6 +372,7 @@ struct Shared<'a, 'e> {
 
 fn value_object<'a, 'e>(
     env: &'e Env,
+    k: &Keys,
     v: &FlatValue<'a>,
     shared: &mut Option<Shared<'a, 'e>>,
 ) -> Result<Object<'e>> {
@@ -308,18 +402,18 @@ fn value_object<'a, 'e>(
         tags,
         extensions,
     });
-    let mut o = Object::new(env)?;
-    o.set("line", v.line as f64)?;
-    o.set("name", v.name)?;
-    o.set("type", s.ty.as_str())?;
+    let o = Object::new(env)?;
+    k.set(&o, Prop::Line, v.line as f64)?;
+    k.set(&o, Prop::Name, v.name)?;
+    k.set(&o, Prop::Type, s.ty.as_str())?;
     match s.value {
-        SampleValue::Number(n) => o.set("value", js_number(n))?,
-        SampleValue::Set(m) => o.set("value", m)?,
+        SampleValue::Number(n) => k.set(&o, Prop::Value, js_number(n))?,
+        SampleValue::Set(m) => k.set(&o, Prop::Value, m)?,
     }
-    o.set("delta", s.delta)?;
-    o.set("sampleRate", s.sample_rate)?;
-    o.set("tags", tags)?;
-    o.set("timestamp", js_u64(s.timestamp))?;
+    k.set(&o, Prop::Delta, s.delta)?;
+    k.set(&o, Prop::SampleRate, s.sample_rate)?;
+    k.set(&o, Prop::Tags, tags)?;
+    k.set(&o, Prop::Timestamp, js_u64(s.timestamp))?;
     let (metric, host, version, mismatch) = match v.catalog {
         CatalogMatch::Metric { host, recognized } => (
             Some(recognized.metric.name()),
@@ -330,47 +424,47 @@ fn value_object<'a, 'e>(
         CatalogMatch::None => (None, None, None, false),
         CatalogMatch::KindMismatch => (None, None, None, true),
     };
-    o.set("metric", metric)?;
-    o.set("host", host)?;
-    o.set("version", js_u64(version))?;
+    k.set(&o, Prop::Metric, metric)?;
+    k.set(&o, Prop::Host, host)?;
+    k.set(&o, Prop::Version, js_u64(version))?;
     if mismatch {
-        o.set("kindMismatch", true)?;
+        k.set(&o, Prop::KindMismatch, true)?;
     }
     if let Some(c) = s.container {
-        o.set("container", c)?;
+        k.set(&o, Prop::Container, c)?;
     }
     if let Some(a) = extensions {
-        o.set("extensions", a)?;
+        k.set(&o, Prop::Extensions, a)?;
     }
     Ok(o)
 }
 
-fn event_object<'e>(env: &'e Env, e: &Event<'_>) -> Result<Object<'e>> {
-    let mut o = Object::new(env)?;
-    o.set("line", e.line as f64)?;
-    o.set("type", "event")?;
-    o.set("title", e.title)?;
-    o.set("text", e.text)?;
-    o.set("timestamp", js_u64(e.timestamp))?;
-    o.set("hostname", e.hostname)?;
-    o.set("aggregationKey", e.aggregation_key)?;
-    o.set("priority", e.priority)?;
-    o.set("sourceTypeName", e.source_type_name)?;
-    o.set("alertType", e.alert_type)?;
-    o.set("tags", tags_object(env, e.tags)?)?;
+fn event_object<'e>(env: &'e Env, k: &Keys, e: &Event<'_>) -> Result<Object<'e>> {
+    let o = Object::new(env)?;
+    k.set(&o, Prop::Line, e.line as f64)?;
+    k.set(&o, Prop::Type, "event")?;
+    k.set(&o, Prop::Title, e.title)?;
+    k.set(&o, Prop::Text, e.text)?;
+    k.set(&o, Prop::Timestamp, js_u64(e.timestamp))?;
+    k.set(&o, Prop::Hostname, e.hostname)?;
+    k.set(&o, Prop::AggregationKey, e.aggregation_key)?;
+    k.set(&o, Prop::Priority, e.priority)?;
+    k.set(&o, Prop::SourceTypeName, e.source_type_name)?;
+    k.set(&o, Prop::AlertType, e.alert_type)?;
+    k.set(&o, Prop::Tags, tags_object(env, e.tags)?)?;
     Ok(o)
 }
 
-fn check_object<'e>(env: &'e Env, s: &ServiceCheck<'_>) -> Result<Object<'e>> {
-    let mut o = Object::new(env)?;
-    o.set("line", s.line as f64)?;
-    o.set("type", "service_check")?;
-    o.set("name", s.name)?;
-    o.set("status", u32::from(s.status))?;
-    o.set("timestamp", js_u64(s.timestamp))?;
-    o.set("hostname", s.hostname)?;
-    o.set("tags", tags_object(env, s.tags)?)?;
-    o.set("message", s.message)?;
+fn check_object<'e>(env: &'e Env, k: &Keys, s: &ServiceCheck<'_>) -> Result<Object<'e>> {
+    let o = Object::new(env)?;
+    k.set(&o, Prop::Line, s.line as f64)?;
+    k.set(&o, Prop::Type, "service_check")?;
+    k.set(&o, Prop::Name, s.name)?;
+    k.set(&o, Prop::Status, u32::from(s.status))?;
+    k.set(&o, Prop::Timestamp, js_u64(s.timestamp))?;
+    k.set(&o, Prop::Hostname, s.hostname)?;
+    k.set(&o, Prop::Tags, tags_object(env, s.tags)?)?;
+    k.set(&o, Prop::Message, s.message)?;
     Ok(o)
 }
 
@@ -387,19 +481,20 @@ pub fn decode_raw<'e>(
         Either::A(s) => s.as_bytes(),
         Either::B(b) => b,
     };
+    let k = Keys::new(env)?;
     let mut metrics: Vec<Object<'e>> = Vec::new();
     let mut errors: Vec<Object<'e>> = Vec::new();
     let mut shared = None;
     for item in flatten(bytes, prefix.as_deref()) {
         match item {
-            Flat::Value(v) => metrics.push(value_object(env, &v, &mut shared)?),
-            Flat::Event(e) => metrics.push(event_object(env, &e)?),
-            Flat::ServiceCheck(s) => metrics.push(check_object(env, &s)?),
+            Flat::Value(v) => metrics.push(value_object(env, &k, &v, &mut shared)?),
+            Flat::Event(e) => metrics.push(event_object(env, &k, &e)?),
+            Flat::ServiceCheck(s) => metrics.push(check_object(env, &k, &s)?),
             Flat::Error(e) => {
-                let mut o = Object::new(env)?;
-                o.set("line", e.line as f64)?;
-                o.set("column", e.column as f64)?;
-                o.set("message", e.detail().to_string())?;
+                let o = Object::new(env)?;
+                k.set(&o, Prop::Line, e.line as f64)?;
+                k.set(&o, Prop::Column, e.column as f64)?;
+                k.set(&o, Prop::Message, e.detail().to_string())?;
                 errors.push(o);
             }
         }
