@@ -41,27 +41,23 @@ export async function serveDir(root, index) {
   };
 }
 
-// A headless Chromium with a fresh profile. Returns { context, close }.
+// Chromium's flags: no sandbox (the tests may run as root), no GPU, and no traffic of its own
+// (updates, sync, QUIC probes, first-run pages).
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+// A headless Chromium with a fresh profile (playwright passes the directory as --user-data-dir).
+// Returns { context, close }.
 export async function launchChromium() {
   const profile = mkdtempSync(path.join(tmpdir(), 'realm-metrics-chromium-'));
-  // playwright passes the profile directory as --user-data-dir.
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-    viewport: { width: 1100, height: 760 },
-    timeout: 60_000,
-  });
-  return {
-    context,
-    close: async () => {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
+  const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+  const options = { executablePath, headless: true, args: FLAGS, timeout: 60_000 };
+  const context = await chromium.launchPersistentContext(profile, { ...options, viewport: { width: 1100, height: 760 } });
+  const close = async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
   };
+  return { context, close };
 }
 
 // Opens `url` in a new page and collects page errors and console errors into the returned array.
