@@ -135,8 +135,12 @@ pub struct QueryCommand {
     /// A full bucket name (realm.h1.connection.online)
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
-    /// A catalog name (connection.online, protocol.<version>.used)
-    #[arg(long, value_name = "METRIC")]
+    /// A catalog name (`connection.online`, `protocol.<version>.used`).
+    #[arg(
+        long,
+        value_name = "METRIC",
+        help = "A catalog name (connection.online, protocol.<version>.used)"
+    )]
     pub metric: Option<String>,
     /// Only this host's series
     #[arg(long, value_name = "HOST")]
@@ -144,14 +148,26 @@ pub struct QueryCommand {
     /// Only series of this kind: counter, gauge, timer, histogram, distribution, set
     #[arg(long, value_name = "KIND")]
     pub kind: Option<String>,
-    /// Only this protocol version (protocol.<version>.used)
-    #[arg(long, value_name = "VERSION")]
+    /// Only this protocol version (`protocol.<version>.used`).
+    #[arg(
+        long,
+        value_name = "VERSION",
+        help = "Only this protocol version (protocol.<version>.used)"
+    )]
     pub version: Option<String>,
-    /// Start: unix seconds, now or now-<duration> (now-15m) [default: 15 minutes before --to]
-    #[arg(long, value_name = "TIME")]
+    /// Start: unix seconds, `now` or `now-<duration>` (`now-15m`).
+    #[arg(
+        long,
+        value_name = "TIME",
+        help = "Start: unix seconds, now or now-<duration> (now-15m) [default: 15 minutes before --to]"
+    )]
     pub from: Option<String>,
-    /// End: unix seconds, now or now-<duration> [default: now]
-    #[arg(long, value_name = "TIME")]
+    /// End: unix seconds, `now` or `now-<duration>`.
+    #[arg(
+        long,
+        value_name = "TIME",
+        help = "End: unix seconds, now or now-<duration> [default: now]"
+    )]
     pub to: Option<String>,
     /// Step: seconds or a duration (1m) [default: the finest kept resolution, at most 10,000
     /// points]
