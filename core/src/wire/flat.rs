@@ -86,10 +86,11 @@ pub fn catalog_match<'a>(
     let found = match recognize_full(name, prefix, kind) {
         Ok(Some((host, recognized))) => Ok(Some((host.or_else(|| host_tag(sample)), recognized))),
         // `realm.<catalog name>`: a match only with a host tag.
-        Ok(None) if prefix.is_none() => match host_tag(sample) {
-            Some(host) => recognize_full(name, Some(HOST_TAG_PREFIX), kind)
-                .map(|o| o.map(|(_, recognized)| (Some(host), recognized))),
-            None => Ok(None),
+        // (The name first: it is cheaper than the tags.)
+        Ok(None) if prefix.is_none() => match recognize_full(name, Some(HOST_TAG_PREFIX), kind) {
+            Ok(Some((_, recognized))) => Ok(host_tag(sample).map(|host| (Some(host), recognized))),
+            Err(()) if host_tag(sample).is_some() => Err(()),
+            _ => Ok(None),
         },
         other => other,
     };

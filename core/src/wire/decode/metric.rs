@@ -108,11 +108,20 @@ impl<'a> Iterator for Samples<'a> {
         if let Some(first) = self.first.take() {
             return Some(first);
         }
+        // The line was validated: a ':' here starts another segment.
+        if self.pending.is_empty() && self.body.as_bytes().get(self.body_pos) != Some(&b':') {
+            return None;
+        }
+        self.next_value()
+    }
+}
+
+impl<'a> Samples<'a> {
+    /// The next value of a multi-value or packed line: kept out of [`Iterator::next`], which
+    /// then stays small for the common single-value line.
+    #[inline(never)]
+    fn next_value(&mut self) -> Option<Sample<'a>> {
         if self.pending.is_empty() {
-            // The line was validated: a ':' here starts another segment.
-            if self.body.as_bytes().get(self.body_pos) != Some(&b':') {
-                return None;
-            }
             let seg =
                 parse_segment(self.body, self.body_pos + 1, self.template.tags.bucket).ok()?;
             self.body_pos = seg.end;
@@ -226,6 +235,7 @@ fn validate_values(seg: &Segment<'_>, skip_first: bool) -> Result<(), SegError> 
 
 /// Split the first value off a `:`-separated list of packed values. A set member is one value
 /// up to the `|`, `:` included (`daemon:abc:def|s` is the member `abc:def`): sets are never packed.
+#[inline]
 fn split_value(values: &str, ty: MetricType) -> (&str, &str) {
     if ty == MetricType::Set {
         return (values, "");
@@ -258,6 +268,7 @@ struct Segment<'a> {
 }
 
 impl<'a> Segment<'a> {
+    #[inline]
     fn sample(&self, value: SampleValue<'a>, delta: bool) -> Sample<'a> {
         Sample {
             value,
@@ -290,6 +301,7 @@ enum FieldKind {
     Unknown,
 }
 
+#[inline]
 fn field_kind(f: &[u8]) -> FieldKind {
     match f {
         [b'@', ..] => FieldKind::Rate,

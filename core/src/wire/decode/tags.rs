@@ -23,6 +23,7 @@ impl<'a> Tags<'a> {
 
     /// The tags as `(key, value)`; a bare DogStatsD tag has no value, and a bucket tag without
     /// `=` is left out. Later duplicates are not removed.
+    #[inline]
     pub fn iter(&self) -> TagIter<'a> {
         TagIter {
             bucket: self.bucket,
@@ -39,6 +40,7 @@ pub struct TagIter<'a> {
 }
 
 // Tag lists are short: a byte loop beats `str::find`'s searcher, above all in wasm.
+#[inline]
 fn split_first_entry(s: &str) -> (&str, &str) {
     match s.bytes().position(|b| b == b',') {
         Some(i) => (s.get(..i).unwrap_or(""), s.get(i + 1..).unwrap_or("")),
@@ -46,6 +48,7 @@ fn split_first_entry(s: &str) -> (&str, &str) {
     }
 }
 
+#[inline]
 fn split_kv(s: &str, sep: u8) -> (&str, Option<&str>) {
     match s.bytes().position(|b| b == sep) {
         Some(i) => (s.get(..i).unwrap_or(""), s.get(i + 1..)),
@@ -56,6 +59,7 @@ fn split_kv(s: &str, sep: u8) -> (&str, Option<&str>) {
 impl<'a> Iterator for TagIter<'a> {
     type Item = (&'a str, Option<&'a str>);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         while !self.bucket.is_empty() {
             let (entry, rest) = split_first_entry(self.bucket);
@@ -78,6 +82,7 @@ impl<'a> Iterator for TagIter<'a> {
 
 /// Check tags for empty keys; returns the offset of the bad entry. An entry has an empty key
 /// when it starts with `sep`: `sep` first in the list or right after a `,` (one byte loop).
+#[inline]
 pub(super) fn check_tags(tags: &str, sep: u8) -> Result<(), usize> {
     let mut prev = b',';
     for (i, &c) in tags.as_bytes().iter().enumerate() {

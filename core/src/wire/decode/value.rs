@@ -34,6 +34,7 @@ pub enum SampleValue<'a> {
     Set(&'a str),
 }
 
+#[inline]
 pub(super) fn parse_rate(s: &str) -> Option<f64> {
     if s.is_empty()
         || !s
@@ -46,6 +47,7 @@ pub(super) fn parse_rate(s: &str) -> Option<f64> {
     (r > 0.0 && r <= 1.0).then_some(r)
 }
 
+#[inline]
 pub(super) fn parse_u64(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 20 {
         return None;
@@ -61,6 +63,7 @@ pub(super) fn parse_u64(s: &[u8]) -> Option<u64> {
 }
 
 /// Parse one value for `ty`; the delta flag is set for signed gauge values.
+#[inline]
 pub(super) fn parse_value(
     s: &[u8],
     ty: MetricType,
@@ -81,6 +84,7 @@ pub(super) fn parse_value(
 }
 
 /// Parse a finite decimal number: integers exactly, others as `f64`.
+#[inline]
 pub(super) fn parse_number(s: &[u8]) -> Option<Number> {
     let (neg, digits) = match s.first() {
         Some(b'-') => (true, s.get(1..)?),
