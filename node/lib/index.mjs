@@ -1,5 +1,5 @@
 // ESM entry: the CommonJS module's exports, with StatsD as the default export (like hot-shots).
 import cjs from './index.js';
 
-export const { StatsD, RealmMetrics, Metric, catalog, encode, decode, methodName } = cjs;
+export const { StatsD, RealmMetrics, Metric, catalog, encode, decode, methodName, CHECKS } = cjs;
 export default cjs.StatsD;
