@@ -48,8 +48,8 @@ impl<'a> CommonLine<'a> {
 /// Decode the line at the start of `input` if it has the common shape,
 /// `name[,k=v...]:value|type[|@rate][|#tags]`, all printable ASCII, with one value: in one pass
 /// over the bytes, without a separate search for the line break or a UTF-8 check. Returns `None`
-/// for every other line (including every malformed one): [`decode_line`] decodes those, and it
-/// gives the same result as this for every line this accepts.
+/// for every other line (including every malformed one): [`decode_line`](super::decode_line)
+/// decodes those, and it gives the same result as this for every line this accepts.
 #[inline(always)]
 pub fn decode_common(input: &[u8]) -> Option<CommonLine<'_>> {
     let (name_end, bucket_tags, colon) = fast_name(input)?;

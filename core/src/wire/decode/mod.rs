@@ -9,6 +9,17 @@
 //! (`k,host=a:1|c`), DogStatsD (`k:1:2:3|d|@0.5|#tag:v,bare|c:container|T1700000000`), unknown
 //! `|x` fields after the type (kept as extensions), events `_e{..}` and service checks `_sc|`.
 //!
+//! Where the wire contract (`tests/vectors/README.md`) leaves a construct open, the decoder does
+//! what most of Telegraf, the Datadog agent, Etsy statsd and statsd_exporter do (the table there):
+//! a set member keeps its `:` (sets are never packed); an empty field is ignored and a `:` after
+//! it starts the next segment; every `|T` field is a timestamp, and a malformed one is an error;
+//! a bucket tag without `=` is dropped; unknown and malformed fields of events and service checks
+//! are ignored, as unknown metric fields are; an event needs a title.
+//!
+//! The parts: [`error`](DecodeError) (what is wrong, where), `value` (numbers, set members,
+//! rates), `tags` (bucket and `|#` tags), `metric` (metric lines and their segments), `fast` (the
+//! one-pass path for the common line shape, [`decode_common`]), `event`, `service_check`.
+//!
 //! ```
 //! use realm_metrics::wire::{decode, MetricType, Number, Record, SampleValue};
 //!
