@@ -348,11 +348,13 @@ class Core {
  * method-specific shifts: `{sampleRate, tags}` as the third argument, a non-number sample rate
  * taken as the tags, a non-object tags taken as the callback.
  * @param {any} sampleRate @param {any} tags @param {any} callback
- * @returns {[number | undefined, unknown, any]}
+ * @returns {[number | undefined, unknown, any, unknown]}
  */
 function trailing(sampleRate, tags, callback) {
+  let timestamp;
   if (sampleRate && typeof sampleRate === 'object' && !Array.isArray(sampleRate) &&
     ('sampleRate' in sampleRate || 'tags' in sampleRate || 'timestamp' in sampleRate || 'cardinality' in sampleRate)) {
+    timestamp = sampleRate.timestamp;
     callback = tags;
     tags = sampleRate.tags;
     sampleRate = sampleRate.sampleRate;
@@ -375,7 +377,7 @@ function trailing(sampleRate, tags, callback) {
       throw fail(RangeError, 'invalid_sample_rate', 'sample rate must be > 0 and <= 1');
     }
   }
-  return [sampleRate || undefined, tags, callback];
+  return [sampleRate || undefined, tags, callback, timestamp];
 }
 
 /** @param {unknown} stat @returns {string[]} */
@@ -521,11 +523,15 @@ StatsD.CHECKS = CHECKS;
  * @param {string} stat @param {string} type @param {number | undefined} rate @param {unknown} tags
  * @returns {[string, string]}
  */
-StatsD.prototype._parts = function _parts(stat, type, rate, tags) {
+StatsD.prototype._parts = function _parts(stat, type, rate, tags, /** @type {unknown} */ timestamp) {
   const core = this._core;
   let name = this.prefix + stat.replace(NAME_RESERVED, '_') + this.suffix;
   let tail = '|' + type;
   if (rate !== undefined && rate < 1) tail += '|@' + rate;
+  if (timestamp !== undefined && !core.telegraf) {
+    const ts = formatDate(timestamp);
+    if (ts) tail += '|T' + ts;
+  }
   if (!core.noTags) {
     const merged = tags && typeof tags === 'object' ? overrideTags(this.globalTags, tags, core.telegraf) : this.globalTags;
     if (merged.length) {
@@ -579,14 +585,15 @@ StatsD.prototype._done = function _done(cb, bytes) {
  * @param {number | undefined} sampleRate @param {unknown} tags @param {unknown} callback
  * @param {number} op for counters and gauges: 0 add / set, 1 gauge delta
  */
-StatsD.prototype._send = function _send(stat, value, type, sampleRate, tags, callback, op) {
+StatsD.prototype._send = function _send(stat, value, type, sampleRate, tags, callback, op, /** @type {unknown} */ timestamp) {
   const core = this._core;
   const names = statNames(stat);
   const rate = sampleRate || core.sampleRate;
   const hasTags = tags !== undefined && tags !== null;
   if (hasTags && typeof tags !== 'object') throw fail(TypeError, 'invalid_tag', 'tags must be an object or an array');
   let bytes = 0;
-  const aggregate = !core.perCall && (type === 'c' || type === 'g');
+  // A timestamped value is its own line (as in hot-shots' aggregation).
+  const aggregate = !core.perCall && (type === 'c' || type === 'g') && timestamp === undefined;
   for (const s of names) {
     if (aggregate) {
       if (!core.cells) continue;
@@ -621,7 +628,7 @@ StatsD.prototype._send = function _send(stat, value, type, sampleRate, tags, cal
       continue;
     }
     const shown = op === 1 ? (Number(value) >= 0 ? '+' : '-') + Math.abs(Number(value)) : value;
-    const [head, tail] = this._parts(s, type, rate < 1 ? rate : undefined, tags);
+    const [head, tail] = this._parts(s, type, rate < 1 ? rate : undefined, tags, timestamp);
     bytes += this._line(head + shown + tail);
   }
   this._done(callback, bytes);
@@ -642,9 +649,9 @@ StatsD.prototype._count = function _count(/** @type {any} */ stat, /** @type {an
     }
   }
   if (value === undefined || value === null) value = 1;
-  const [rate, t, cb] = trailing(sampleRate, tags, callback);
+  const [rate, t, cb, ts] = trailing(sampleRate, tags, callback);
   checkNumber(value, 'value');
-  this._send(stat, sign * value, 'c', rate, t, cb, 0);
+  this._send(stat, sign * value, 'c', rate, t, cb, 0, ts);
 };
 
 /**
@@ -694,7 +701,7 @@ StatsD.prototype._value = function _value(/** @type {any} */ stat, /** @type {an
   /** @type {any} */ tags, /** @type {any} */ callback, type, op) {
   let value = v;
   if (type === 'ms' && value instanceof Date) value = Date.now() - value.getTime();
-  const [rate, t, cb] = trailing(sampleRate, tags, callback);
+  const [rate, t, cb, ts] = trailing(sampleRate, tags, callback);
   if (type === 's') {
     if (typeof value !== 'string' && typeof value !== 'number') {
       throw fail(TypeError, 'invalid_value', 'a set member must be a string or a number');
@@ -703,7 +710,7 @@ StatsD.prototype._value = function _value(/** @type {any} */ stat, /** @type {an
   } else {
     checkNumber(value, 'value');
   }
-  this._send(stat, value, type, rate, t, cb, op);
+  this._send(stat, value, type, rate, t, cb, op, ts);
 };
 
 /** Set the gauge `stat` to `value`. */

@@ -51,6 +51,9 @@ function script(c) {
   c.increment('odd', 1, { 'a,b': 'c|d', e: 'f#g@h' });
   c.increment('na:me|x\ny');
   c.timing(['t1', 't2'], 5, ['k:v'], cb);
+  // DogStatsD timestamps: `|T<seconds>` (a Date, or a number rounded).
+  c.gauge('ts', 1, { timestamp: new Date(1700000000499), tags: ['k:v'] });
+  c.increment('ts', 1, { timestamp: 1700000001 }, cb);
   return calls;
 }
 

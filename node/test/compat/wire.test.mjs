@@ -36,6 +36,7 @@ function script(c) {
   c.unique('s', 'bob');
   c.event('Deploy', 'text', { priority: 'low' }, ['v:1']);
   c.check('svc', 2, { message: 'down' });
+  c.increment('stamped', 2, { timestamp: 1700000000, tags: ['k:v'] });
   const child = c.childClient({ prefix: 'child', globalTags: { k: 'child' } });
   child.increment('req', 2);
   child.timing('t', 1);
@@ -63,7 +64,7 @@ for (const kind of ['udp', 'tcp', 'unix']) {
     withRandom(0, () => { script(ours); sampled(ours); });
     await closeHs(hs);
     await ours.close();
-    const n = 35;
+    const n = 36;
     await rh.until(() => rh.lines.length >= n);
     await ro.until(() => ro.lines.length >= n);
     await new Promise((r) => setTimeout(r, 50));
@@ -88,7 +89,7 @@ for (const kind of ['udp', 'tcp', 'unix']) {
     await closeHs(hs);
     await ours.close();
     const want = await (async () => {
-      await rh.until(() => rh.lines.length >= 3 * 30);
+      await rh.until(() => rh.lines.length >= 3 * 31);
       await new Promise((r) => setTimeout(r, 50));
       return totals(rh.lines);
     })();
