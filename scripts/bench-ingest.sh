@@ -88,12 +88,6 @@ bench=$target/release/ingest-bench
 )
 statsd_version=$(cd "$pipeline" && node -p 'require("statsd/package.json").version')
 
-# The dashboard serves its page from the wasm build and uPlot; the benchmark needs no page, so
-# it gets empty stand-ins (nothing under cli/dashboard or wasm/ is built or touched).
-mkdir -p "$tmp/assets"
-for f in realm_metrics_wasm.js realm_metrics_wasm_bg.wasm uPlot.esm.js uPlot.min.css; do
-  : >"$tmp/assets/$f"
-done
 
 # ---------------------------------------------------------------------------------------------
 # /proc/net/udp: the socket bound to 127.0.0.1:PORT ("0100007F:HHHH"): its drops, its rx queue.
@@ -110,7 +104,7 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0;
 start_dashboard() { # name data-dir -> sets <name>_pid <name>_http <name>_udp
   local name=$1 data=$2 out=$tmp/$1.out i line http udp pid
   "$dash_bin" dashboard --listen 127.0.0.1:0 --http 127.0.0.1:0 --data "$data" \
-    --assets "$tmp/assets" >"$out" 2>>"$tmp/$name.log" &
+    >"$out" 2>>"$tmp/$name.log" &
   pid=$!
   pids+=("$pid")
   for i in $(seq 150); do

@@ -60,7 +60,8 @@ pub struct Options {
     pub demo: bool,
     /// Repeat every datagram to this statsd daemon.
     pub forward: Option<SocketAddr>,
-    /// The wasm web build directory (default: `wasm/pkg/web` of the repository).
+    /// Serve the wasm web build (and uPlot, when the directory holds `uPlot.esm.js`) from this
+    /// directory instead of the copies embedded in the binary.
     pub assets: Option<PathBuf>,
     /// The data directory (the store is `metrics.db` in it).
     pub data: PathBuf,
