@@ -310,6 +310,38 @@ function envTags(tags, telegraf) {
   return out;
 }
 
+/**
+ * The transport in `DD_DOGSTATSD_URL` (`udp://host[:port]`, `unix://` / `unixgram://` path, and,
+ * beyond hot-shots, `unixstream://` path) or `DD_DOGSTATSD_SOCKET` (a Unix datagram socket path),
+ * as hot-shots 17 reads them; `null` when unset or unusable.
+ * @returns {{protocol: string, host?: string, port?: number, path?: string} | null}
+ */
+function envTransport() {
+  const url = process.env.DD_DOGSTATSD_URL;
+  if (url) {
+    const m = /^(udp|unix|unixgram|unixstream):\/\/(.*)$/.exec(url);
+    if (m && m[1] !== 'udp' && m[2] !== '') return { protocol: m[1] === 'unixstream' ? 'stream' : 'uds', path: m[2] };
+    if (m && m[1] === 'udp') {
+      const rest = m[2];
+      let host = rest;
+      let port = '8125';
+      const bracket = /^\[(.+)\](?::(\d+))?$/.exec(rest);
+      if (bracket) {
+        host = bracket[1];
+        if (bracket[2] !== undefined) port = bracket[2];
+      } else if (rest.indexOf(':') !== -1 && rest.indexOf(':') === rest.lastIndexOf(':')) {
+        host = rest.slice(0, rest.indexOf(':'));
+        port = rest.slice(rest.indexOf(':') + 1);
+      }
+      const p = /^\d+$/.test(port) ? Number(port) : 0;
+      if (host !== '' && p >= 1 && p <= 65535) return { protocol: 'udp', host, port: p };
+    }
+  }
+  const sock = process.env.DD_DOGSTATSD_SOCKET;
+  if (sock && sock.trim() !== '') return { protocol: 'uds', path: sock.trim() };
+  return null;
+}
+
 const CHECKS = Object.freeze({ OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 });
 const POSITIONAL = ['host', 'port', 'prefix', 'suffix', 'globalize', 'cacheDns', 'mock', 'globalTags',
   'maxBufferSize', 'bufferFlushInterval', 'telegraf', 'sampleRate', 'protocol'];
@@ -411,6 +443,11 @@ function StatsD(host, port, prefix, suffix, globalize, cacheDns, mock, globalTag
     o = { ...o };
   }
   if (o.isChild) throw fail(TypeError, 'invalid_config', 'use childClient() to make a child client');
+  // hot-shots 17: with no transport option, the Datadog agent's environment decides.
+  if (!o.telegraf && !o.useDefaultRoute && !o.protocol && !o.host && !o.port && !o.path && !o.stream) {
+    const env = envTransport();
+    if (env) Object.assign(o, env);
+  }
   const core = new Core();
   /** @type {Core} */
   this._core = core;

@@ -166,3 +166,33 @@ test('a bare flush() that fails never rejects: no unhandled rejection, the error
   await c.close();
   await closeHs(hs);
 });
+
+test('DD_DOGSTATSD_URL (udp://, unix://) and DD_DOGSTATSD_SOCKET choose the transport when no option does', async () => {
+  const r = await receiver();
+  for (const [vars, want] of [
+    [{ DD_DOGSTATSD_URL: `udp://127.0.0.1:${r.port}` }, { protocol: 'udp', host: '127.0.0.1', port: r.port }],
+    [{ DD_DOGSTATSD_URL: 'udp://[::1]:9125' }, { protocol: 'udp', host: '::1', port: 9125 }],
+    [{ DD_DOGSTATSD_URL: 'unix:///tmp/dsd.sock' }, { protocol: 'uds', path: '/tmp/dsd.sock' }],
+    [{ DD_DOGSTATSD_URL: 'unixgram:///tmp/g.sock' }, { protocol: 'uds', path: '/tmp/g.sock' }],
+    [{ DD_DOGSTATSD_SOCKET: ' /tmp/s.sock ' }, { protocol: 'uds', path: '/tmp/s.sock' }],
+  ]) {
+    await withEnv(vars, async () => {
+      for (const C of [HotShots, Realm]) {
+        const c = new C({ mock: true, ...(C === HotShots ? HS_PLAIN : {}) });
+        for (const [k, v] of Object.entries(want)) assert.equal(c[k], v, `${C.name} ${JSON.stringify(vars)} ${k}`);
+      }
+    });
+  }
+  // Sent where the URL says.
+  await withEnv({ DD_DOGSTATSD_URL: `udp://127.0.0.1:${r.port}` }, async () => {
+    const c = new Realm({ aggregation: false });
+    c.increment('via.url');
+    await c.close();
+  });
+  await r.until(() => r.lines.includes('via.url:1|c'));
+  // An explicit option wins.
+  await withEnv({ DD_DOGSTATSD_URL: 'udp://10.0.0.1:1' }, async () => {
+    assert.equal(new Realm({ mock: true, host: 'localhost' }).host, 'localhost');
+  });
+  await r.close();
+});
