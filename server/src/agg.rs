@@ -687,6 +687,19 @@ mod tests {
     }
 
     #[test]
+    fn catalog_recognition_with_the_host_as_a_tag() {
+        // What the emitter sends with hostname_as_tag: telegraf bucket tags and DogStatsD tags.
+        let (_, b) =
+            run("realm.connection.online,host=h1:3|g\nrealm.session.failed:1|c|#host:h2\n");
+        assert_eq!(b.new_series.len(), 2);
+        let (online, failed) = (&b.new_series[0], &b.new_series[1]);
+        assert_eq!(online.host.as_deref(), Some("h1"));
+        assert_eq!(online.metric.as_deref(), Some("connection.online"));
+        assert_eq!(failed.host.as_deref(), Some("h2"));
+        assert_eq!(failed.metric.as_deref(), Some("session.failed"));
+    }
+
+    #[test]
     fn limits_are_counted() {
         let mut a = Aggregator::new(Vec::new(), 1, 2);
         a.add_datagram(b"a:1|c\nb:1|c\nc:1|c\nc:1|c\nbad\n_e{1,1}:a|b\n");
