@@ -93,6 +93,12 @@ export declare class NativeSink {
   static hostname(): string
   /** The catalog's default prefix, `realm.<hostname>`. */
   static defaultPrefix(): string
+  /**
+   * Protocol `pull`: the payloads flushed since the last call, for JavaScript to write (each
+   * is lines joined by `
+  `, without a final newline).
+   */
+  take(): Array<string>
   /** Whether `close()` was called. */
   get closed(): boolean
   /** A snapshot of the counters. */
@@ -273,7 +279,10 @@ export interface NativeEmitterOptions {
 
 /** Options of a `NativeSink` (normalised by the JavaScript layer). */
 export interface NativeSinkOptions {
-  /** `udp` (default), `uds` (Unix datagram), `tcp` or `stream` (Unix stream socket). */
+  /**
+   * `udp` (default), `uds` (Unix datagram), `tcp`, `stream` (Unix stream socket) or `pull`
+   * (payloads kept for `take()`).
+   */
   protocol?: string
   /** Host for `udp` / `tcp` (default `localhost`). */
   host?: string

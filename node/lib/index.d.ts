@@ -171,8 +171,10 @@ export interface StatsDOptions {
    * reconnect. Anything else goes to `errorHandler` and every send fails with it.
    */
   protocol?: 'udp' | 'uds' | 'tcp' | 'stream' | string;
-  /** The Unix socket path (`uds` default `/var/run/datadog/dsd.socket`; required for `stream`). */
+  /** The Unix socket path (`uds` default `/var/run/datadog/dsd.socket`; for `stream`, this or `stream`). */
   path?: string;
+  /** `protocol: 'stream'`: a writable stream to write the lines to (hot-shots' option). */
+  stream?: { write(chunk: string): unknown; end(): unknown; on(event: 'error', listener: (error: Error) => void): unknown };
   /**
    * Aggregated: the largest payload (default 1432; 8192 for `uds`). Per call: lines are joined
    * until the next would pass it (default 0: one datagram per line). A longer line is still sent.

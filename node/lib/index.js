@@ -367,6 +367,14 @@ class Core {
     this.telegraf = false;
     this.tagPrefix = '#';
     this.tagSeparator = ',';
+    /** hot-shots' `stream` option: where pump() writes the sink's payloads. @type {any} */
+    this.stream = null;
+    /** Flush the sink and write its payloads to `stream`. @type {() => void} */
+    this.pump = () => {};
+    /** A pump is scheduled (per-call lines to a stream). */
+    this.pumping = false;
+    /** @type {ReturnType<typeof setInterval> | null} */
+    this.timer = null;
     /** Write no tags (`dialect: 'etsy'`). */
     this.noTags = false;
     this.sampleRate = 1;
@@ -506,6 +514,11 @@ function StatsD(host, port, prefix, suffix, globalize, cacheDns, mock, globalTag
     n.path = String(o.path || '/var/run/datadog/dsd.socket');
   } else if (this.protocol === 'stream' && typeof o.path === 'string') {
     n.path = o.path;
+  } else if (this.protocol === 'stream' && o.stream && typeof o.stream.write === 'function') {
+    // hot-shots' `stream` option (any writable stream): the sink keeps the payloads and this
+    // thread writes them, newline-framed.
+    n.protocol = 'pull';
+    core.stream = o.stream;
   }
   const interval = o.bufferFlushInterval === undefined || o.bufferFlushInterval === null ? 1000 : o.bufferFlushInterval;
   checkNumber(interval, 'bufferFlushInterval');
@@ -519,6 +532,11 @@ function StatsD(host, port, prefix, suffix, globalize, cacheDns, mock, globalTag
   } else {
     n.maxPayload = maxBuffer ? maxBuffer : uds ? 8192 : 1432;
   }
+  if (core.stream) {
+    // This thread writes to the stream: the sink's thread never flushes on its own.
+    n.flushIntervalMs = 0;
+    n.sendThreshold = 0;
+  }
   if (o.maxRegistered !== undefined) n.maxSeries = Math.max(0, Math.floor(o.maxRegistered));
   if (o.maxSamples !== undefined) {
     checkNumber(o.maxSamples, 'maxSamples');
@@ -530,8 +548,8 @@ function StatsD(host, port, prefix, suffix, globalize, cacheDns, mock, globalTag
   // to the errorHandler, and every later send fails with it.
   let bad = null;
   if (!['udp', 'uds', 'tcp', 'stream'].includes(this.protocol)) bad = `Unsupported protocol '${this.protocol}'`;
-  else if (this.protocol === 'stream' && n.path === undefined) {
-    bad = "protocol 'stream' needs a Unix socket path (`path`); JavaScript stream objects are not supported";
+  else if (this.protocol === 'stream' && n.path === undefined && !core.stream) {
+    bad = "protocol 'stream' needs a Unix socket path (`path`) or a writable `stream`";
   }
   if (bad) {
     core.error = fail(Error, 'invalid_config', bad);
@@ -542,7 +560,25 @@ function StatsD(host, port, prefix, suffix, globalize, cacheDns, mock, globalTag
   const re = core.sink.resolveError;
   if (re) core.error = toError(re);
   core.cells = new Cells(core.sink);
-  core.ref = track(core.sink);
+  if (core.stream) {
+    const stream = core.stream;
+    // A stream with no error listener would crash the process on an error.
+    stream.on('error', (/** @type {Error} */ e) => { if (handler) handler(e); });
+    core.pump = () => {
+      const sink = core.sink;
+      if (!sink.closed) sink.flush(true);
+      for (const payload of sink.take()) {
+        if (!stream.destroyed && !stream.writableEnded) stream.write(payload + '\n');
+      }
+    };
+    if (interval > 0) {
+      core.timer = setInterval(core.pump, interval);
+      core.timer.unref();
+    }
+    core.ref = track({ get closed() { return core.sink.closed; }, flush: core.pump });
+  } else {
+    core.ref = track(core.sink);
+  }
 }
 
 /** Per-client state (a client or a child). */
@@ -597,7 +633,17 @@ StatsD.prototype._line = function _line(/** @type {string} */ line) {
     while (buf.length > this.mockBufferSize) buf.shift();
     return 0;
   }
-  if (core.sink && !core.sink.closed) core.sink.line(line);
+  if (core.sink && !core.sink.closed) {
+    core.sink.line(line);
+    if (core.stream && core.perCall && !core.pumping) {
+      // Per call, lines go out right away (after the current task), as hot-shots writes them.
+      core.pumping = true;
+      queueMicrotask(() => {
+        core.pumping = false;
+        core.pump();
+      });
+    }
+  }
   return Buffer.byteLength(line);
 };
 
@@ -948,6 +994,7 @@ StatsD.prototype.flush = function flush(callback) {
   if (core.sink && !core.sink.closed) {
     const info = core.sink.flush(typeof callback !== 'function');
     if (info) err = toError(info);
+    if (core.stream) core.pump();
   } else if (core.error && !core.mock) {
     err = core.error;
     if (typeof callback !== 'function' && this.errorHandler) this.errorHandler(err);
@@ -972,6 +1019,12 @@ StatsD.prototype.close = function close(callback) {
   if (core.sink && !core.sink.closed) {
     const info = core.sink.close(typeof callback !== 'function');
     if (info) err = toError(info);
+    if (core.stream) {
+      core.pump();
+      if (core.timer) clearInterval(core.timer);
+      // hot-shots destroys the stream; ending it lets what was written reach its reader.
+      if (!core.stream.writableEnded) core.stream.end();
+    }
   }
   core.closed = true;
   untrack(core.ref);

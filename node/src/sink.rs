@@ -36,6 +36,8 @@ use crate::error::throw;
 pub const CHUNK_CELLS: u32 = 1024;
 /// The largest UDP payload.
 const MAX_UDP: usize = 65_507;
+/// Bound on the payloads waiting for JavaScript (`pull` protocol).
+const MAX_PULLED: usize = 4096;
 /// Bound on the bytes of queued lines between flushes.
 const MAX_QUEUED_BYTES: usize = 16 << 20;
 /// How long a stream write or connect may block the flusher.
@@ -45,7 +47,8 @@ const STREAM_TIMEOUT: Duration = Duration::from_millis(500);
 #[napi(object)]
 #[derive(Debug)]
 pub struct NativeSinkOptions {
-    /// `udp` (default), `uds` (Unix datagram), `tcp` or `stream` (Unix stream socket).
+    /// `udp` (default), `uds` (Unix datagram), `tcp`, `stream` (Unix stream socket) or `pull`
+    /// (payloads kept for `take()`).
     pub protocol: Option<String>,
     /// Host for `udp` / `tcp` (default `localhost`).
     pub host: Option<String>,
@@ -149,6 +152,8 @@ enum Target {
         port: u16,
         conn: Option<TcpStream>,
     },
+    /// Payloads kept for JavaScript to take (`take()`) and write to a stream of its own.
+    Pull { out: VecDeque<String> },
     #[cfg(unix)]
     UnixStream {
         path: String,
@@ -383,6 +388,16 @@ impl State {
                 match sock {
                     Some(s) => s.send_to(payload, &*path).map(|_| ()),
                     None => Err(std::io::Error::other("cannot open a Unix datagram socket")),
+                }
+            }
+            Target::Pull { out } => {
+                if out.len() >= MAX_PULLED {
+                    Err(std::io::Error::other(
+                        "the stream is not being written (payloads waiting)",
+                    ))
+                } else {
+                    out.push_back(String::from_utf8_lossy(payload).into_owned());
+                    Ok(())
                 }
             }
             Target::Tcp { host, port, conn } => {
@@ -662,6 +677,9 @@ impl NativeSink {
                     sock: None,
                 }
             }
+            "pull" => Target::Pull {
+                out: VecDeque::new(),
+            },
             "tcp" => Target::Tcp {
                 host,
                 port,
@@ -871,6 +889,16 @@ impl NativeSink {
     #[napi(catch_unwind)]
     pub fn default_prefix() -> String {
         realm_metrics::name::default_prefix()
+    }
+
+    /// Protocol `pull`: the payloads flushed since the last call, for JavaScript to write (each
+    /// is lines joined by `\n`, without a final newline).
+    #[napi(catch_unwind)]
+    pub fn take(&self) -> Vec<String> {
+        match &mut self.shared.lock().target {
+            Target::Pull { out } => out.drain(..).collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// Whether `close()` was called.

@@ -177,3 +177,37 @@ test('tcp and stream: the connection is re-made after the daemon drops it', asyn
     await r.close();
   }
 });
+
+test("protocol 'stream' with a writable stream (hot-shots' `stream` option): the same lines per call, the same totals aggregated", async () => {
+  const { PassThrough } = await import('node:stream');
+  const collect = (st) => {
+    const lines = [];
+    let rest = '';
+    st.on('data', (d) => {
+      rest += d.toString();
+      const parts = rest.split('\n');
+      rest = parts.pop();
+      for (const l of parts) if (l) lines.push(l);
+    });
+    return lines;
+  };
+  for (const aggregation of [false, true]) {
+    const [sh, so] = [new PassThrough(), new PassThrough()];
+    const [lh, lo] = [collect(sh), collect(so)];
+    const hs = new HotShots({ protocol: 'stream', stream: sh, ...HS_PLAIN, prefix: 'st' });
+    const ours = new Realm({ protocol: 'stream', stream: so, prefix: 'st', aggregation, bufferFlushInterval: 0 });
+    script(hs);
+    script(ours);
+    await new Promise((r) => setImmediate(r));
+    if (!aggregation) {
+      // Written right after the calls, before any flush.
+      assert.equal(lo.length, 31);
+    }
+    await closeHs(hs);
+    await ours.close();
+    await new Promise((r) => setImmediate(r));
+    if (aggregation) assert.deepEqual(totals(lo), totals(lh));
+    else assert.deepEqual([...lo].sort(), [...lh].sort());
+    assert.ok(lh.length >= 31);
+  }
+});
