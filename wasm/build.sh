@@ -78,7 +78,7 @@ wasm-bindgen --target web --out-dir "$pkg/web" "$wasm"
 wasm-bindgen --target nodejs --out-dir "$pkg/node" "$wasm"
 for dir in web node; do
   f="$pkg/$dir/realm_metrics_wasm_bg.wasm"
-  "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  "$wasm_opt" -Oz --converge --strip-producers --strip-target-features --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd \
     -o "$f.opt" "$f"
   mv "$f.opt" "$f"

@@ -6,8 +6,7 @@
 // - free() releases a decoder's wasm memory at once; a second free() (or free() and then
 //   [Symbol.dispose], at the end of a `using` block) does nothing, and any other call after it
 //   throws an Error.
-// - A decoder that is dropped without free() is released by the glue's FinalizationRegistry once
-//   the wrapper (which holds it) is unreachable.
+// - A decoder that is dropped without free() is released by the glue's FinalizationRegistry.
 // - The typed arrays ColumnDecoder.decode() returns are views on memory the decoder owns: each
 //   view keeps its decoder (and so that memory) reachable. Otherwise a decoder dropped while its
 //   views are in use would be finalized, its memory reused, and the views would silently read
@@ -18,63 +17,19 @@ import { COLUMNS } from './layout.js';
 const COLUMN_NAMES = COLUMNS.map(([name]) => name);
 const OWNER = Symbol('realm-metrics-wasm ColumnDecoder');
 
-function freed(what) {
-  return new Error(`${what}: the decoder was freed`);
-}
-
 export function wrap(glue) {
-  class Decoder {
-    #inner;
-
-    /** A streaming decoder; see DecoderOptions. */
-    constructor(options) {
-      this.#inner = new glue.Decoder(options);
-    }
-
-    #live(what) {
-      if (this.#inner === null) throw freed(what);
-      return this.#inner;
-    }
-
-    push(chunk) {
-      return this.#live('Decoder.push').push(chunk);
-    }
-
-    flush() {
-      return this.#live('Decoder.flush').flush();
-    }
-
-    end() {
-      return this.#live('Decoder.end').end();
-    }
-
-    get bufferedBytes() {
-      return this.#live('Decoder.bufferedBytes').bufferedBytes;
-    }
-
-    get linesRead() {
-      return this.#live('Decoder.linesRead').linesRead;
-    }
-
+  // Subclasses of the generated classes: the object users hold is the one the glue registers
+  // with its FinalizationRegistry, so dropping it releases the wasm memory, and a view that keeps
+  // it keeps that memory. (`__wbg_ptr` is the glue's handle of the Rust object, 0 once freed.)
+  class Decoder extends glue.Decoder {
     free() {
-      const inner = this.#inner;
-      this.#inner = null;
-      if (inner !== null) inner.free();
+      if (this.__wbg_ptr !== 0) super.free();
     }
   }
 
-  class ColumnDecoder {
-    #inner;
-
-    /** A reusable decodeColumns(); see DecodeOptions. */
-    constructor(options) {
-      this.#inner = new glue.ColumnDecoder(options);
-    }
-
+  class ColumnDecoder extends glue.ColumnDecoder {
     decode(input) {
-      const inner = this.#inner;
-      if (inner === null) throw freed('ColumnDecoder.decode');
-      const result = inner.decode(input);
+      const result = super.decode(input);
       // The views are reused from call to call: mark them once.
       if (result.values[OWNER] !== this) {
         for (const name of COLUMN_NAMES) result[name][OWNER] = this;
@@ -83,14 +38,12 @@ export function wrap(glue) {
     }
 
     free() {
-      const inner = this.#inner;
-      this.#inner = null;
-      if (inner !== null) inner.free();
+      if (this.__wbg_ptr !== 0) super.free();
     }
   }
 
-  if (typeof Symbol.dispose === 'symbol') {
-    for (const C of [Decoder, ColumnDecoder]) {
+  for (const C of [Decoder, ColumnDecoder]) {
+    if (typeof Symbol.dispose === 'symbol') {
       Object.defineProperty(C.prototype, Symbol.dispose, {
         value() {
           this.free();

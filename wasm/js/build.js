@@ -92,11 +92,23 @@ const {
 } = FLAG;
 const { NUMBER: V_NUMBER, NEG_BIG: V_NEG_BIG, SET: V_SET } = VALUE_KIND;
 
-// Typed-array views of the columns at `base`, `stride` rows apart (see COLUMNS).
+// The columns' array types and offsets, in COLUMNS order: values, sampleRates, catalogIds,
+// lines, nameOffsets, nameLengths, types, flags (a unit test of the JS suite checks the names).
+const [[, T0, O0], [, T1, O1], [, T2, O2], [, T3, O3], [, T4, O4], [, T5, O5], [, T6, O6], [, T7, O7]] = COLUMNS;
+
+// Typed-array views of the columns at `base`, `stride` rows apart. (An object literal of one
+// shape, built without a loop: results are made per call.)
 function columnsAt(buffer, base, stride, count) {
-  const out = {};
-  for (const [name, Type, off, size] of COLUMNS) out[name] = new Type(buffer, base + off * stride, count);
-  return out;
+  return {
+    values: new T0(buffer, base + O0 * stride, count),
+    sampleRates: new T1(buffer, base + O1 * stride, count),
+    catalogIds: new T2(buffer, base + O2 * stride, count),
+    lines: new T3(buffer, base + O3 * stride, count),
+    nameOffsets: new T4(buffer, base + O4 * stride, count),
+    nameLengths: new T5(buffer, base + O5 * stride, count),
+    types: new T6(buffer, base + O6 * stride, count),
+    flags: new T7(buffer, base + O7 * stride, count),
+  };
 }
 
 // A surrogate pair, or a surrogate without its other half (which becomes U+FFFD).

@@ -38,7 +38,7 @@ pub trait Sink<'a> {
     /// One metric value of the line.
     fn value(&mut self, line: usize, name: &'a str, s: &Sample<'a>, cat: CatalogMatch<'a>);
     /// A line of the common shape (core's one-pass `decode_common`), at byte `start` of the
-    /// input, without tags, and its catalog match: what [`Sink::begin_line`] and
+    /// input, and its catalog match: what [`Sink::begin_line`] and
     /// [`Sink::value`] would be given for it, taken directly.
     fn common(&mut self, line: usize, start: usize, f: &CommonLine<'a>, cat: CatalogMatch<'a>);
     /// An event.
@@ -51,23 +51,40 @@ pub trait Sink<'a> {
     fn too_long(&mut self, line: usize, e: OverlongLine);
 }
 
-/// A sample of each metric type, without tags, for the catalog match of common lines (see
-/// [`run`]); made on first use.
-#[derive(Default)]
-struct Templates([Option<Sample<'static>>; 6]);
-
-impl Templates {
-    fn get(&mut self, ty: MetricType) -> Option<&Sample<'static>> {
-        const LINES: [&[u8]; 6] = [b"t:0|c", b"t:0|g", b"t:0|ms", b"t:0|h", b"t:0|s", b"t:0|d"];
-        let i = usize::from(type_code(ty));
-        let slot = self.0.get_mut(i)?;
-        if slot.is_none() {
-            if let Ok(Record::Metric(l)) = decode_line(LINES.get(i)?, 1) {
-                *slot = Some(l.first());
-            }
-        }
-        slot.as_ref().filter(|t| t.ty == ty)
+/// The catalog match of a common line without tags: core's `catalog_match` with a tag-less
+/// sample of the line's type (core's decoding of `t:0|<type>`, made once; see [`run`]).
+fn template_match<'a>(
+    name: &'a str,
+    ty: MetricType,
+    prefix: Option<&str>,
+) -> Option<CatalogMatch<'a>> {
+    thread_local! {
+        static TEMPLATES: [Option<Sample<'static>>; 6] = make_templates();
     }
+    TEMPLATES.with(|all| {
+        let t = all.get(usize::from(type_code(ty)))?.as_ref()?;
+        (t.ty == ty).then(|| catalog_match(name, t, prefix))
+    })
+}
+
+/// The samples of [`template_match`], in type-code order (`MetricType::ALL`). Kept out of line: the
+/// general decoder is inlined once, here, not per type.
+#[inline(never)]
+fn make_templates() -> [Option<Sample<'static>>; 6] {
+    const LINES: [&[u8]; 6] = [b"t:0|c", b"t:0|g", b"t:0|ms", b"t:0|h", b"t:0|s", b"t:0|d"];
+    let mut out = [None; 6];
+    for (slot, line) in out.iter_mut().zip(LINES) {
+        if let Ok(Record::Metric(l)) = decode_line(line, 1) {
+            *slot = Some(l.first());
+        }
+    }
+    out
+}
+
+/// Core's `catalog_match`.
+#[inline]
+fn matched<'a>(name: &'a str, sample: &Sample<'a>, prefix: Option<&str>) -> CatalogMatch<'a> {
+    catalog_match(name, sample, prefix)
 }
 
 /// Decode `input`, numbering its first line `first_line`. A line longer than `max_line` bytes (not
@@ -76,10 +93,10 @@ impl Templates {
 /// lines read is `realm_metrics::wire::stream::count_lines(input)`.) Returns whether the input
 /// is all ASCII (then byte offsets are UTF-16 offsets too).
 ///
-/// Everything is core's: a line of the common shape without tags is read by core's one-pass
-/// `decode_common` and handed to [`Sink::common`]; any other line by core's decoder. Both get
-/// core's `catalog_match`: for a common line, with a tag-less sample of its type (the match
-/// depends on the name, the type and the tags only; `run_matches_flatten*` check it).
+/// Everything is core's: a line of the common shape is read by core's one-pass `decode_common`
+/// and handed to [`Sink::common`]; any other line by core's decoder. Both get core's
+/// `catalog_match`: for a common line without tags, with a tag-less sample of its type (the
+/// match depends on the name, the type and the tags only; `run_matches_flatten*` check it).
 pub fn run<'a, S: Sink<'a>>(
     input: &'a [u8],
     prefix: Option<&str>,
@@ -89,14 +106,20 @@ pub fn run<'a, S: Sink<'a>>(
 ) -> bool {
     let max_line = max_line.max(1);
     let mut ascii = true;
-    let mut templates = Templates::default();
     let mut pos = 0;
     let mut no = first_line;
     while let Some(rest) = input.get(pos..).filter(|r| !r.is_empty()) {
-        let common = decode_common(rest).filter(|f| f.len <= max_line && f.tags().is_empty());
-        if let Some(f) = common {
-            if let Some(t) = templates.get(f.ty) {
-                let cat = catalog_match(f.name, t, prefix);
+        if let Some(f) = decode_common(rest).filter(|f| f.len <= max_line) {
+            let cat = if f.tags().is_empty() {
+                template_match(f.name, f.ty, prefix)
+            } else {
+                // The tags may give the host: core's own sample of the line.
+                match decode(rest).next() {
+                    Some(Ok(Record::Metric(l))) => Some(matched(l.name, &l.first(), prefix)),
+                    _ => None,
+                }
+            };
+            if let Some(cat) = cat {
                 sink.common(no, pos, &f, cat);
                 no += 1;
                 pos += f.advance;
@@ -137,13 +160,13 @@ pub fn run<'a, S: Sink<'a>>(
             match item {
                 Ok(Record::Metric(l)) if l.is_multi() => {
                     for s in l.samples() {
-                        let cat = catalog_match(l.name, &s, prefix);
+                        let cat = matched(l.name, &s, prefix);
                         sink.value(no, l.name, &s, cat);
                     }
                 }
                 Ok(Record::Metric(l)) => {
                     let s = l.first();
-                    let cat = catalog_match(l.name, &s, prefix);
+                    let cat = matched(l.name, &s, prefix);
                     sink.value(no, l.name, &s, cat);
                 }
                 Ok(Record::Event(mut e)) => {

@@ -68,3 +68,15 @@ test('views keep their decoder alive: a dropped decoder is not freed under them'
   const out = execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' });
   assert.deepStrictEqual(JSON.parse(out), { values: [1, 2, 3], lines: [1, 2, 3] });
 });
+
+test('the result arrays are laid out as the generated layout says (js/layout.js)', () => {
+  const r = wasm.decodeColumns('a:1|c\nb:2|g\n_sc|x|1', { transferable: true });
+  const base = r.values.byteOffset;
+  assert.equal(r.values.buffer.byteLength, wasm.COLUMNS.reduce((n, [, , , size]) => n + size * r.count, 0));
+  for (const [name, Type, off] of wasm.COLUMNS) {
+    assert.ok(r[name] instanceof Type, name);
+    assert.equal(r[name].byteOffset - base, off * r.count, name);
+    assert.equal(r[name].length, r.count, name);
+  }
+  assert.deepStrictEqual([...r.types], [wasm.TYPE_CODE.c, wasm.TYPE_CODE.g, wasm.TYPE_CODE.serviceCheck]);
+});
