@@ -181,6 +181,8 @@ struct Queue {
 /// the JavaScript thread's metric calls never take it).
 struct State {
     target: Target,
+    /// The next UDP send may resolve the host again (set at the start of each flush).
+    resolve_due: bool,
     stats: SinkStats,
     /// The first error of the flush in progress.
     error: Option<EmitErrorInfo>,
@@ -335,6 +337,8 @@ impl Reg {
 
 impl State {
     fn send_payload(&mut self, payload: &[u8], lines: usize, dns_ttl: Duration) {
+        // A host name is resolved at most once per flush.
+        let due = std::mem::replace(&mut self.resolve_due, false);
         let r = match &mut self.target {
             Target::Udp {
                 host,
@@ -343,9 +347,14 @@ impl State {
                 sock,
             } => {
                 let fresh = match addr {
-                    Some((_, at)) => at.elapsed() > dns_ttl,
-                    None => true,
+                    Some((_, at)) => due && at.elapsed() > dns_ttl,
+                    None => due,
                 };
+                if addr.is_none() && !fresh {
+                    // Resolution failed earlier in this flush (the error is recorded).
+                    self.stats.send_errors += 1.0;
+                    return;
+                }
                 if fresh {
                     match resolve(host, *port) {
                         Ok(a) => *addr = Some((a, Instant::now())),
@@ -493,6 +502,7 @@ impl Shared {
         let mut st = self.lock();
         st.stats.flushes += 1.0;
         st.error = None;
+        st.resolve_due = true;
         let mut lines = Vec::new();
         self.reg().collect(&mut lines);
         {
@@ -716,6 +726,7 @@ impl NativeSink {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 target,
+                resolve_due: true,
                 stats: SinkStats::default(),
                 error: None,
             }),
