@@ -169,7 +169,16 @@ class Cells {
     if (this.sink.closed) return undefined;
     const n = kind === 'c' ? 1 : 4;
     const save = this.next;
-    const [chunk, at] = this.alloc(n);
+    let chunk;
+    let at;
+    try {
+      [chunk, at] = this.alloc(n);
+    } catch {
+      // No more memory for cells (bounded by maxRegistered): refused, as a full registry.
+      this.next = save;
+      this.refused += 1;
+      return undefined;
+    }
     const ok = kind === 'c' ? this.sink.counter(at, head, tail) : this.sink.gauge(at, head, tail, negZero);
     if (!ok) {
       this.next = save;
@@ -503,7 +512,11 @@ function StatsD(host, port, prefix, suffix, globalize, cacheDns, mock, globalTag
   let maxBuffer = o.maxBufferSize === undefined ? undefined : o.maxBufferSize;
   if (maxBuffer !== undefined) {
     checkNumber(maxBuffer, 'maxBufferSize');
-    if (uds && maxBuffer > 8192) maxBuffer = 8192;
+    if (!Number.isInteger(maxBuffer) || maxBuffer < 0) {
+      throw fail(RangeError, 'invalid_config', `maxBufferSize must be an integer >= 0, got ${maxBuffer}`);
+    }
+    // A datagram carries at most 65507 bytes (8192 for a Unix datagram socket, as hot-shots).
+    maxBuffer = Math.min(maxBuffer, uds ? 8192 : 65507);
   }
   /** @type {import('../index').NativeSinkOptions} */
   const n = { protocol: this.protocol };
@@ -537,12 +550,13 @@ function StatsD(host, port, prefix, suffix, globalize, cacheDns, mock, globalTag
     n.flushIntervalMs = 0;
     n.sendThreshold = 0;
   }
-  if (o.maxRegistered !== undefined) n.maxSeries = Math.max(0, Math.floor(o.maxRegistered));
+  const U32 = 4294967295;
+  if (o.maxRegistered !== undefined) n.maxSeries = Math.min(U32, Math.max(0, Math.floor(o.maxRegistered)));
   if (o.maxSamples !== undefined) {
     checkNumber(o.maxSamples, 'maxSamples');
-    n.maxLines = Math.max(0, Math.floor(o.maxSamples));
+    n.maxLines = Math.min(U32, Math.max(0, Math.floor(o.maxSamples)));
   }
-  if (this.cacheDns) n.dnsTtlMs = typeof o.cacheDnsTtl === 'number' ? o.cacheDnsTtl : 60000;
+  if (this.cacheDns) n.dnsTtlMs = typeof o.cacheDnsTtl === 'number' && o.cacheDnsTtl > 0 ? o.cacheDnsTtl : 60000;
   const handler = this.errorHandler;
   // hot-shots reports a transport it cannot make (an unknown protocol, a stream without a path)
   // to the errorHandler, and every later send fails with it.
@@ -1229,7 +1243,13 @@ class RealmMetrics {
       checkNumber(o.flushInterval, 'flushInterval');
       n.flushIntervalMs = o.flushInterval;
     }
-    n.maxPayload = o.maxPayload !== undefined ? o.maxPayload : n.protocol === 'uds' ? 8192 : 1432;
+    if (o.maxPayload !== undefined) {
+      checkNumber(o.maxPayload, 'maxPayload');
+      if (!Number.isInteger(o.maxPayload) || o.maxPayload < 0) {
+        throw fail(RangeError, 'invalid_config', `maxPayload must be an integer >= 0, got ${o.maxPayload}`);
+      }
+    }
+    n.maxPayload = o.maxPayload !== undefined ? Math.min(o.maxPayload, 4294967295) : n.protocol === 'uds' ? 8192 : 1432;
     const handler = typeof o.errorHandler === 'function' ? o.errorHandler : undefined;
     this._sink = new NativeSink(n, handler ? (info) => handler(toError(info)) : undefined);
     this._ref = track(this._sink);

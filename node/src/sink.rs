@@ -515,7 +515,13 @@ impl Shared {
         } else {
             usize::MAX
         };
-        let mut payload = Vec::with_capacity(self.max_payload.clamp(64, MAX_UDP));
+        // A datagram carries at most MAX_UDP bytes, whatever the option says.
+        let max_payload = if limit == MAX_UDP {
+            self.max_payload.min(MAX_UDP)
+        } else {
+            self.max_payload
+        };
+        let mut payload = Vec::with_capacity(max_payload.clamp(64, MAX_UDP));
         let mut n = 0usize;
         for l in &lines {
             let b = l.as_bytes();
@@ -527,7 +533,7 @@ impl Shared {
                 ));
                 continue;
             }
-            if n > 0 && (self.max_payload == 0 || payload.len() + 1 + b.len() > self.max_payload) {
+            if n > 0 && (max_payload == 0 || payload.len() + 1 + b.len() > max_payload) {
                 st.send_payload(&payload, n, self.dns_ttl);
                 payload.clear();
                 n = 0;
@@ -782,6 +788,19 @@ impl NativeSink {
     /// memory: cell `k` of chunk `n` (in creation order) is cell number `n * chunkCells + k`.
     #[napi(catch_unwind, ts_return_type = "ArrayBuffer")]
     pub fn chunk(&self, env: &Env) -> Result<Unknown<'static>> {
+        // Enough for `maxSeries` gauges (4 cells each) and the catalog's fixed cells.
+        let max_chunks =
+            (self.shared.max_series.saturating_mul(4) + 128) / CHUNK_CELLS as usize + 2;
+        if self.shared.reg().chunks.len() >= max_chunks {
+            return Err(throw(
+                env,
+                "invalid_config",
+                &format!(
+                    "at most {max_chunks} chunks of cells for maxSeries {}",
+                    self.shared.max_series
+                ),
+            ));
+        }
         let chunk = Arc::new(Chunk::new());
         let ptr = chunk.cells.as_ptr() as *mut std::ffi::c_void;
         let len = chunk.cells.len() * 8;

@@ -241,3 +241,17 @@ test('decrement below zero goes out as a negative counter', async () => {
   assert.deepEqual(r.lines, ['q:-4|c']);
   await r.close();
 });
+
+test('maxBufferSize: a negative or fractional size is a RangeError; a size past a datagram is capped (lines still arrive)', async () => {
+  for (const maxBufferSize of [-5, 0.5]) {
+    assert.throws(() => new StatsD({ host: '127.0.0.1', port: 9, maxBufferSize }), (e) => e instanceof RangeError && e.code === 'ERR_REALM_METRICS_INVALID_CONFIG');
+  }
+  assert.throws(() => new pkg.RealmMetrics({ host: '127.0.0.1', port: 9, maxPayload: -1 }), (e) => e instanceof RangeError && e.code === 'ERR_REALM_METRICS_INVALID_CONFIG');
+  const r = await receiver();
+  const c = new StatsD({ host: '127.0.0.1', port: r.port, maxBufferSize: 1e12, bufferFlushInterval: 0 });
+  for (let i = 0; i < 5000; i += 1) c.increment(`capped.name.${i}`);
+  await c.close();
+  await r.until(() => r.lines.length >= 5000);
+  assert.ok(r.datagrams >= 2, `${r.datagrams} datagrams`);
+  await r.close();
+});
