@@ -228,9 +228,9 @@ await client.close();
       types: [], skipLibCheck: false,
     };
     writeFileSync(join(app, 'usage.mts'), `
-import { StatsD, RealmMetrics, Metric, type StatsDOptions } from 'realm-metrics';
+import StatsD, { StatsD as Named, RealmMetrics, Metric, type StatsDOptions } from 'realm-metrics';
 const options: StatsDOptions = { host: '127.0.0.1', port: 8125, prefix: 'app.', globalTags: { env: 'prod' } };
-const client: StatsD = new StatsD(options);
+const client: Named = new StatsD(options);
 client.increment('requests');
 client.increment('requests', 2, ['route:sync']);
 client.gauge('queue.depth', 12);
