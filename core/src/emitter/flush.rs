@@ -10,7 +10,7 @@ use super::registry::Meta;
 use super::samples::{Pending, SampleValue};
 use super::slots::GaugeValue;
 use super::transport::Transport;
-use super::{EmitError, Shared, Stats};
+use super::{EmitError, ErrorCallback, Shared, Stats};
 use crate::catalog::{Kind, Metric};
 use crate::wire::{EncodeError, Encoder, LineOptions, LineTooLong, Packer, Tag, Value};
 
@@ -39,6 +39,7 @@ pub(crate) struct StatCells {
     lines_dropped_backlog: AtomicU64,
     partial_lines_resent: AtomicU64,
     backlog_bytes: AtomicU64,
+    long_lines_sent: AtomicU64,
 }
 
 impl StatCells {
@@ -57,6 +58,28 @@ impl StatCells {
         s.lines_dropped_backlog = self.lines_dropped_backlog.load(Relaxed);
         s.partial_lines_resent = self.partial_lines_resent.load(Relaxed);
         s.backlog_bytes = self.backlog_bytes.load(Relaxed);
+    }
+
+    /// Lines longer than the maximum payload sent alone (a line sender's).
+    pub(crate) fn long_lines_sent(&self) -> u64 {
+        self.long_lines_sent.load(Relaxed)
+    }
+
+    // Counted by a line sender.
+    pub(crate) fn add_flush(&self) {
+        self.flushes.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn add_lines_sent(&self, n: u64) {
+        self.lines_sent.fetch_add(n, Relaxed);
+    }
+
+    pub(crate) fn add_long_line_sent(&self) {
+        self.long_lines_sent.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn add_line_dropped_oversize(&self) {
+        self.lines_dropped_oversize.fetch_add(1, Relaxed);
     }
 
     // Counted by a stream transport's I/O thread.
@@ -113,24 +136,40 @@ impl FlushState {
     }
 }
 
-/// Sends datagrams and counts what happens.
-struct Sender<'a> {
-    transport: &'a mut Transport,
+/// Sends datagrams and counts what happens (for the emitter's flush and a line sender's batch).
+pub(crate) struct Sender<'a> {
+    pub(crate) transport: &'a mut Transport,
     stats: &'a StatCells,
-    errors: &'a mut Vec<EmitError>,
+    pub(crate) errors: &'a mut Vec<EmitError>,
     /// The outcome of the last 32 sends, one bit each (1 = refused), newest lowest. The socket
     /// is reopened when [`RECONNECT_AFTER`] of the last 16 sends failed: counting only
     /// consecutive errors would never fire against a closed UDP port, where sends alternate
     /// between failing and succeeding (each ICMP error fails the next send).
     recent: &'a mut u32,
-    first: Option<EmitError>,
+    pub(crate) first: Option<EmitError>,
     /// A send of this flush timed out (a receiver that does not read): the rest of the flush's
     /// datagrams are dropped and counted instead of each waiting the write timeout.
     blocked: bool,
 }
 
-impl Sender<'_> {
-    fn report(&mut self, e: EmitError) {
+impl<'a> Sender<'a> {
+    pub(crate) fn new(
+        transport: &'a mut Transport,
+        stats: &'a StatCells,
+        errors: &'a mut Vec<EmitError>,
+        recent: &'a mut u32,
+    ) -> Self {
+        Sender {
+            transport,
+            stats,
+            errors,
+            recent,
+            first: None,
+            blocked: false,
+        }
+    }
+
+    pub(crate) fn report(&mut self, e: EmitError) {
         if self.first.is_none() && !matches!(e, EmitError::Dropped { .. }) {
             self.first = Some(e.clone());
         }
@@ -139,10 +178,11 @@ impl Sender<'_> {
         }
     }
 
-    fn send(&mut self, datagram: &[u8]) {
+    /// Send one datagram (or queue one packet); returns whether the transport took it.
+    pub(crate) fn send(&mut self, datagram: &[u8]) -> bool {
         if self.blocked {
             self.stats.send_errors.fetch_add(1, Relaxed);
-            return;
+            return false;
         }
         match self.transport.send(datagram) {
             Ok(()) => {
@@ -151,6 +191,7 @@ impl Sender<'_> {
                     .bytes_sent
                     .fetch_add(datagram.len() as u64, Relaxed);
                 *self.recent <<= 1;
+                true
             }
             Err(e) => {
                 self.stats.send_errors.fetch_add(1, Relaxed);
@@ -170,6 +211,7 @@ impl Sender<'_> {
                         Err(e) => self.report(e),
                     }
                 }
+                false
             }
         }
     }
@@ -190,7 +232,9 @@ impl Out<'_> {
             Ok(n) => {
                 let line = self.line.get(..n).unwrap_or(&[]);
                 let sender = &mut self.sender;
-                match self.packer.push(line, |d| sender.send(d)) {
+                match self.packer.push(line, |d| {
+                    sender.send(d);
+                }) {
                     Ok(()) => {
                         sender.stats.lines_sent.fetch_add(1, Relaxed);
                     }
@@ -218,7 +262,9 @@ impl Out<'_> {
 
     fn finish(&mut self) {
         let sender = &mut self.sender;
-        self.packer.finish(|d| sender.send(d));
+        self.packer.finish(|d| {
+            sender.send(d);
+        });
     }
 }
 
@@ -268,15 +314,7 @@ impl Shared {
     }
 
     pub(crate) fn report_all(&self, errors: &[EmitError]) {
-        if let Some(cb) = &self.on_error {
-            for e in errors {
-                // A panicking callback must not take the flusher (or the caller) down; the
-                // panic is counted.
-                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(e))).is_err() {
-                    self.stats.callback_panics.fetch_add(1, Relaxed);
-                }
-            }
-        }
+        report_to(self.on_error.as_ref(), &self.stats, errors);
     }
 
     /// One flush, in named steps: build the encoder, send the catalog counters, protocol
@@ -295,14 +333,7 @@ impl Shared {
             reported,
         } = st;
         let global: Vec<Tag<'_>> = cfg.tags.iter().map(|(k, v)| Tag::new(k, Some(v))).collect();
-        let sender = Sender {
-            transport,
-            stats: &self.stats,
-            errors,
-            recent: recent_sends,
-            first: None,
-            blocked: false,
-        };
+        let sender = Sender::new(transport, &self.stats, errors, recent_sends);
         // Validated at build; should this ever fail, report it and send nothing.
         let enc = match self.encoder(&global) {
             Ok(e) => e,
@@ -432,6 +463,18 @@ impl Shared {
                     count: total - *seen,
                 });
                 *seen = total;
+            }
+        }
+    }
+}
+
+/// Pass `errors` to the callback, if any. A panicking callback must not take the flusher (or
+/// the caller) down; the panic is counted.
+pub(crate) fn report_to(cb: Option<&ErrorCallback>, stats: &StatCells, errors: &[EmitError]) {
+    if let Some(cb) = cb {
+        for e in errors {
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(e))).is_err() {
+                stats.callback_panics.fetch_add(1, Relaxed);
             }
         }
     }

@@ -102,6 +102,7 @@ use std::vec::Vec;
 
 mod error;
 mod flush;
+mod line;
 #[cfg(feature = "metrics")]
 mod recorder;
 mod registry;
@@ -111,6 +112,7 @@ mod stream;
 mod transport;
 
 pub use error::EmitError;
+pub use line::{LineSender, LineSenderBuilder, LineStats};
 #[cfg(feature = "metrics")]
 pub use recorder::{describe_catalog, Recorder};
 pub use registry::MAX_PROTOCOL_VERSIONS;
@@ -309,13 +311,59 @@ fn run_flusher(shared: Arc<Shared>, interval: Duration) {
     }
 }
 
-/// Where the emitter sends.
+/// Where the emitter (or a line sender) sends.
 #[derive(Debug, Clone)]
 enum Target {
     Address(String),
     Unix(PathBuf),
     Tcp(String),
     UnixStream(PathBuf),
+}
+
+impl Target {
+    /// The default maximum payload: 1432 for UDP, 8192 for the others.
+    fn default_payload(&self) -> usize {
+        match self {
+            Target::Address(_) => DEFAULT_MAX_PAYLOAD_UDP,
+            _ => DEFAULT_MAX_PAYLOAD_UDS,
+        }
+    }
+}
+
+/// Check the sizes and open the transport of `target`: the one way the emitter and the line
+/// sender make their transports. With `udp_ttl` `None` a UDP address must resolve now (the
+/// emitter); with `Some(ttl)` the transport is made anyway, the resolution error returned beside
+/// it, and the address resolved again at batches once the last resolution is older than `ttl`.
+fn open_transport(
+    target: &Target,
+    max_payload: usize,
+    max_buffered: usize,
+    stats: &Arc<StatCells>,
+    udp_ttl: Option<Duration>,
+) -> Result<(Transport, Option<EmitError>), EmitError> {
+    match target {
+        Target::Tcp(_) | Target::UnixStream(_) if max_buffered <= max_payload => {
+            Err(EmitError::InvalidConfig(
+                "max_buffered must hold at least one packet (max_payload + 1 bytes)",
+            ))
+        }
+        Target::Address(_) if max_payload > MAX_UDP_PAYLOAD => Err(EmitError::InvalidConfig(
+            "max_payload exceeds the largest UDP payload (65507)",
+        )),
+        Target::Address(a) => match udp_ttl {
+            None => Ok((Transport::udp(a.clone(), transport::resolve(a)?)?, None)),
+            Some(ttl) => Ok(Transport::udp_lenient(a.clone(), ttl)),
+        },
+        Target::Unix(p) => Ok((Transport::unix(p.clone())?, None)),
+        Target::Tcp(a) => Ok((
+            Transport::tcp(a.clone(), max_buffered, stats.clone())?,
+            None,
+        )),
+        Target::UnixStream(p) => Ok((
+            Transport::unix_stream(p.clone(), max_buffered, stats.clone())?,
+            None,
+        )),
+    }
 }
 
 /// Configures and builds an [`Emitter`]. Start with [`Emitter::builder`].
@@ -504,39 +552,9 @@ impl EmitterBuilder {
     /// stream server that cannot be reached is not a build error: see [`tcp`](Self::tcp)).
     pub fn build(self) -> Result<Emitter, EmitError> {
         let stats = Arc::new(StatCells::default());
-        if matches!(self.target, Target::Tcp(_) | Target::UnixStream(_)) {
-            let max_payload = self.max_payload.unwrap_or(DEFAULT_MAX_PAYLOAD_UDS);
-            if self.max_buffered <= max_payload {
-                return Err(EmitError::InvalidConfig(
-                    "max_buffered must hold at least one packet (max_payload + 1 bytes)",
-                ));
-            }
-        }
-        let (transport, default_payload) = match &self.target {
-            Target::Address(a) => {
-                let resolved = transport::resolve(a)?;
-                (
-                    Transport::udp(a.clone(), resolved)?,
-                    DEFAULT_MAX_PAYLOAD_UDP,
-                )
-            }
-            Target::Unix(p) => (Transport::unix(p.clone())?, DEFAULT_MAX_PAYLOAD_UDS),
-            Target::Tcp(a) => (
-                Transport::tcp(a.clone(), self.max_buffered, stats.clone())?,
-                DEFAULT_MAX_PAYLOAD_UDS,
-            ),
-            Target::UnixStream(p) => (
-                Transport::unix_stream(p.clone(), self.max_buffered, stats.clone())?,
-                DEFAULT_MAX_PAYLOAD_UDS,
-            ),
-        };
-        let udp = matches!(self.target, Target::Address(_));
-        let max_payload = self.max_payload.unwrap_or(default_payload);
-        if udp && max_payload > MAX_UDP_PAYLOAD {
-            return Err(EmitError::InvalidConfig(
-                "max_payload exceeds the largest UDP payload (65507)",
-            ));
-        }
+        let max_payload = self.max_payload.unwrap_or(self.target.default_payload());
+        let (transport, _) =
+            open_transport(&self.target, max_payload, self.max_buffered, &stats, None)?;
         self.finish(transport, max_payload, stats)
     }
 
@@ -996,4 +1014,5 @@ const _: () = {
     check::<Gauge>();
     check::<Sampler>();
     check::<Spy>();
+    check::<LineSender>();
 };

@@ -7,7 +7,7 @@ use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 use std::string::{String, ToString};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use std::vec::Vec;
 
 use super::flush::StatCells;
@@ -129,14 +129,35 @@ impl Spy {
     }
 }
 
-/// The transport of one emitter. The flusher is the same code for all of them.
+/// A function that takes each packet (a [`LineSender`](super::LineSender) built with
+/// [`LineSenderBuilder::packets`](super::LineSenderBuilder::packets)).
+pub(crate) struct PacketFn(pub(crate) Arc<dyn Fn(&[u8]) -> std::io::Result<()> + Send + Sync>);
+
+impl core::fmt::Debug for PacketFn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("PacketFn")
+    }
+}
+
+/// When a UDP transport resolves its address again (besides after repeated send errors).
+#[derive(Debug)]
+pub(crate) struct Refresh {
+    /// Resolve again at a batch once the last resolution is older than this.
+    ttl: Duration,
+    /// The last successful resolution.
+    at: Instant,
+}
+
+/// The transport of one emitter or line sender. The flush is the same code for all of them.
 #[derive(Debug)]
 pub(crate) enum Transport {
     Udp {
         /// The address as given, for re-resolving.
         address: String,
-        resolved: SocketAddr,
-        socket: UdpSocket,
+        /// `None` until the address resolves (a line sender is built without it).
+        socket: Option<(UdpSocket, SocketAddr)>,
+        /// A line sender's periodic re-resolution; `None` for the emitter.
+        refresh: Option<Refresh>,
     },
     #[cfg(unix)]
     Unix {
@@ -146,6 +167,8 @@ pub(crate) enum Transport {
     Spy(Spy),
     /// TCP or a Unix stream socket: packets are queued for the transport's I/O thread.
     Stream(StreamTransport),
+    /// Each packet handed to a function.
+    Packets(PacketFn),
 }
 
 impl Transport {
@@ -153,9 +176,57 @@ impl Transport {
         let socket = connect_udp(resolved)?;
         Ok(Transport::Udp {
             address,
-            resolved,
-            socket,
+            socket: Some((socket, resolved)),
+            refresh: None,
         })
+    }
+
+    /// A UDP transport that is built even when `address` does not resolve (the error is
+    /// returned beside it), and resolves again at a batch once the last resolution is older
+    /// than `ttl` (see [`refresh`](Self::refresh)).
+    pub(crate) fn udp_lenient(address: String, ttl: Duration) -> (Self, Option<EmitError>) {
+        let (socket, error) = match resolve(&address).and_then(|a| Ok((connect_udp(a)?, a))) {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(e)),
+        };
+        let t = Transport::Udp {
+            address,
+            socket,
+            refresh: Some(Refresh {
+                ttl,
+                at: Instant::now(),
+            }),
+        };
+        (t, error)
+    }
+
+    /// At the start of a line sender's batch: a UDP transport with a re-resolution period
+    /// resolves its address again when the last resolution is older than the period (or
+    /// never succeeded), and reopens its socket when the address changed. A failure keeps the
+    /// old socket; with none, this batch's packets fail.
+    pub(crate) fn refresh(&mut self) -> Result<(), EmitError> {
+        let Transport::Udp {
+            address,
+            socket,
+            refresh: Some(r),
+        } = self
+        else {
+            return Ok(());
+        };
+        if socket.is_some() && r.at.elapsed() < r.ttl {
+            return Ok(());
+        }
+        let addr = resolve(address)?;
+        r.at = Instant::now();
+        if !matches!(socket, Some((_, to)) if *to == addr) {
+            *socket = Some((connect_udp(addr)?, addr));
+        }
+        Ok(())
+    }
+
+    /// The largest packet the transport can carry, when it has a fixed one (UDP).
+    pub(crate) fn max_datagram(&self) -> Option<usize> {
+        matches!(self, Transport::Udp { .. }).then_some(super::MAX_UDP_PAYLOAD)
     }
 
     #[cfg(unix)]
@@ -209,7 +280,10 @@ impl Transport {
     /// Whether a send can block on the socket (datagram transports, up to the write timeout).
     /// A stream transport only queues.
     pub(crate) fn may_block(&self) -> bool {
-        !matches!(self, Transport::Stream(_) | Transport::Spy(_))
+        !matches!(
+            self,
+            Transport::Stream(_) | Transport::Spy(_) | Transport::Packets(_)
+        )
     }
 
     /// Move errors found in the background (a stream transport's I/O thread) into `out`.
@@ -230,7 +304,14 @@ impl Transport {
     /// Send one packet (a stream transport queues it, with its final `\n`).
     pub(crate) fn send(&mut self, datagram: &[u8]) -> std::io::Result<()> {
         match self {
-            Transport::Udp { socket, .. } => socket.send(datagram).map(drop),
+            Transport::Udp {
+                socket: Some((socket, _)),
+                ..
+            } => socket.send(datagram).map(drop),
+            Transport::Udp { socket: None, .. } => Err(std::io::Error::new(
+                std::io::ErrorKind::NotConnected,
+                "the statsd address did not resolve",
+            )),
             #[cfg(unix)]
             Transport::Unix { path, socket } => socket.send_to(datagram, &*path).map(drop),
             Transport::Spy(spy) => {
@@ -238,6 +319,7 @@ impl Transport {
                 Ok(())
             }
             Transport::Stream(s) => s.send(datagram),
+            Transport::Packets(f) => (f.0)(datagram),
         }
     }
 
@@ -247,15 +329,20 @@ impl Transport {
     pub(crate) fn reconnect(&mut self) -> Result<bool, EmitError> {
         if let Transport::Udp {
             address,
-            resolved,
             socket,
+            refresh,
         } = self
         {
             let addr = resolve(address)?;
-            *socket = connect_udp(addr)?;
-            *resolved = addr;
+            *socket = Some((connect_udp(addr)?, addr));
+            if let Some(r) = refresh {
+                r.at = Instant::now();
+            }
         }
         // Counted as a reconnect for the datagram transports and the spy, as before.
-        Ok(!matches!(self, Transport::Stream(_)))
+        Ok(!matches!(
+            self,
+            Transport::Stream(_) | Transport::Packets(_)
+        ))
     }
 }
