@@ -16,7 +16,7 @@
 use core::fmt::Write as _;
 
 use realm_metrics::wire::{
-    CatalogMatch, CommonLine, DecodeError, Event, MetricType, Number, OverlongLine, Record, Sample,
+    CatalogMatch, CommonLine, DecodeError, Event, Number, OverlongLine, Record, Sample,
     SampleValue, ServiceCheck, Tags, catalog_match, decode, decode_common, decode_line,
 };
 
@@ -51,23 +51,16 @@ pub trait Sink<'a> {
     fn too_long(&mut self, line: usize, e: OverlongLine);
 }
 
-/// The catalog match of a common line without tags: core's `catalog_match` with a tag-less
-/// sample of the line's type (core's decoding of `t:0|<type>`, made once; see [`run`]).
-fn template_match<'a>(
-    name: &'a str,
-    ty: MetricType,
-    prefix: Option<&str>,
-) -> Option<CatalogMatch<'a>> {
+/// A tag-less sample of each metric type, by type code, for the catalog match of common lines
+/// without tags (core's decoding of `t:0|<type>`, made once; see [`run`]).
+fn templates() -> [Option<Sample<'static>>; 6] {
     thread_local! {
         static TEMPLATES: [Option<Sample<'static>>; 6] = make_templates();
     }
-    TEMPLATES.with(|all| {
-        let t = all.get(usize::from(type_code(ty)))?.as_ref()?;
-        (t.ty == ty).then(|| catalog_match(name, t, prefix))
-    })
+    TEMPLATES.with(|all| *all)
 }
 
-/// The samples of [`template_match`], in type-code order (`MetricType::ALL`). Kept out of line: the
+/// The samples of [`templates`], in type-code order (`MetricType::ALL`). Kept out of line: the
 /// general decoder is inlined once, here, not per type.
 #[inline(never)]
 fn make_templates() -> [Option<Sample<'static>>; 6] {
@@ -85,6 +78,17 @@ fn make_templates() -> [Option<Sample<'static>>; 6] {
 #[inline]
 fn matched<'a>(name: &'a str, sample: &Sample<'a>, prefix: Option<&str>) -> CatalogMatch<'a> {
     catalog_match(name, sample, prefix)
+}
+
+/// The catalog match of the common line at the start of `rest`, which has tags (they may give
+/// the host): core's own sample of the line. Out of line, as every path but the hottest: a small
+/// loop in [`run`] is what the engine optimises best.
+#[inline(never)]
+fn tagged_match<'a>(rest: &'a [u8], prefix: Option<&str>) -> Option<CatalogMatch<'a>> {
+    match decode(rest).next() {
+        Some(Ok(Record::Metric(l))) => Some(matched(l.name, &l.first(), prefix)),
+        _ => None,
+    }
 }
 
 /// Decode `input`, numbering its first line `first_line`. A line longer than `max_line` bytes (not
@@ -108,16 +112,21 @@ pub fn run<'a, S: Sink<'a>>(
     let mut ascii = true;
     let mut pos = 0;
     let mut no = first_line;
+    let templates = templates();
     while let Some(rest) = input.get(pos..).filter(|r| !r.is_empty()) {
         if let Some(f) = decode_common(rest).filter(|f| f.len <= max_line) {
-            let cat = if f.tags().is_empty() {
-                template_match(f.name, f.ty, prefix)
+            // Core's catalog_match reads the tags for a `host` tag only: without one, the tag-less
+            // sample of the line's type gives the same match (the run_matches_flatten tests
+            // compare every line with core's own).
+            let tags = f.tags();
+            let cat = if tags.is_empty() || !tags.iter().any(|(k, _)| k == "host") {
+                templates
+                    .get(usize::from(type_code(f.ty)))
+                    .and_then(Option::as_ref)
+                    .filter(|t| t.ty == f.ty)
+                    .map(|t| catalog_match(f.name, t, prefix))
             } else {
-                // The tags may give the host: core's own sample of the line.
-                match decode(rest).next() {
-                    Some(Ok(Record::Metric(l))) => Some(matched(l.name, &l.first(), prefix)),
-                    _ => None,
-                }
+                tagged_match(rest, prefix)
             };
             if let Some(cat) = cat {
                 sink.common(no, pos, &f, cat);
@@ -126,67 +135,75 @@ pub fn run<'a, S: Sink<'a>>(
                 continue;
             }
         }
-        // An empty line (core's decoder would skip it and go on to the next one): count it.
-        match rest {
-            [b'\n', ..] => {
-                pos += 1;
-                no += 1;
-                continue;
-            }
-            [b'\r', b'\n', ..] | [b'\r'] => {
-                pos += 2.min(rest.len());
-                no += 1;
-                continue;
-            }
-            _ => {}
-        }
-        // One non-empty line, read by core's decoder.
-        let mut lines = decode(rest);
-        let item = lines.next();
-        let advance = rest.len() - lines.remainder().len();
-        // (A common line is ASCII.)
-        ascii = ascii && rest.get(..advance).is_some_and(<[u8]>::is_ascii);
-        let mut len = advance;
-        if rest.get(len.wrapping_sub(1)) == Some(&b'\n') {
-            len -= 1;
-        }
-        if len > 0 && rest.get(len - 1) == Some(&b'\r') {
-            len -= 1;
-        }
-        if len > max_line {
-            sink.too_long(no, OverlongLine { max: max_line });
-        } else if let Some(item) = item {
-            sink.begin_line(pos, len);
-            match item {
-                Ok(Record::Metric(l)) if l.is_multi() => {
-                    for s in l.samples() {
-                        let cat = matched(l.name, &s, prefix);
-                        sink.value(no, l.name, &s, cat);
-                    }
-                }
-                Ok(Record::Metric(l)) => {
-                    let s = l.first();
-                    let cat = matched(l.name, &s, prefix);
-                    sink.value(no, l.name, &s, cat);
-                }
-                Ok(Record::Event(mut e)) => {
-                    e.line = no;
-                    sink.event(&e);
-                }
-                Ok(Record::ServiceCheck(mut s)) => {
-                    s.line = no;
-                    sink.service_check(&s);
-                }
-                Err(mut e) => {
-                    e.line = no;
-                    sink.error(&e);
-                }
-            }
-        }
-        pos += advance.max(1);
+        let (advance, line_ascii) = general_line(rest, pos, no, prefix, max_line, sink);
+        ascii = ascii && line_ascii;
+        pos += advance;
         no += 1;
     }
     ascii
+}
+
+/// One line of `rest` (at byte `pos` of the input, numbered `no`) that is not of the common
+/// shape, read by core's decoder: how many bytes it takes, and whether they are ASCII. Out of
+/// line (see [`tagged_match`]).
+#[inline(never)]
+fn general_line<'a, S: Sink<'a>>(
+    rest: &'a [u8],
+    pos: usize,
+    no: usize,
+    prefix: Option<&str>,
+    max_line: usize,
+    sink: &mut S,
+) -> (usize, bool) {
+    // An empty line (core's decoder would skip it and go on to the next one): count it.
+    match rest {
+        [b'\n', ..] => return (1, true),
+        [b'\r', b'\n', ..] | [b'\r'] => return (2.min(rest.len()), true),
+        _ => {}
+    }
+    // One non-empty line, read by core's decoder.
+    let mut lines = decode(rest);
+    let item = lines.next();
+    let advance = rest.len() - lines.remainder().len();
+    let ascii = rest.get(..advance).is_some_and(<[u8]>::is_ascii);
+    let mut len = advance;
+    if rest.get(len.wrapping_sub(1)) == Some(&b'\n') {
+        len -= 1;
+    }
+    if len > 0 && rest.get(len - 1) == Some(&b'\r') {
+        len -= 1;
+    }
+    if len > max_line {
+        sink.too_long(no, OverlongLine { max: max_line });
+    } else if let Some(item) = item {
+        sink.begin_line(pos, len);
+        match item {
+            Ok(Record::Metric(l)) if l.is_multi() => {
+                for s in l.samples() {
+                    let cat = matched(l.name, &s, prefix);
+                    sink.value(no, l.name, &s, cat);
+                }
+            }
+            Ok(Record::Metric(l)) => {
+                let s = l.first();
+                let cat = matched(l.name, &s, prefix);
+                sink.value(no, l.name, &s, cat);
+            }
+            Ok(Record::Event(mut e)) => {
+                e.line = no;
+                sink.event(&e);
+            }
+            Ok(Record::ServiceCheck(mut s)) => {
+                s.line = no;
+                sink.service_check(&s);
+            }
+            Err(mut e) => {
+                e.line = no;
+                sink.error(&e);
+            }
+        }
+    }
+    (advance.max(1), ascii)
 }
 
 /// Byte offset of `s` in `input` (`s` always borrows from it; anything else maps to 0).
@@ -1366,6 +1383,10 @@ mod tests {
             b"n:18446744073709551615|c",
             b"n:-9007199254740993|g",
             b"n:9007199254740992|ms|@0.25",
+            b"realm.connection.online,host=h1:3|g",
+            b"realm.session.started:1|c|#host:h2,env:prod",
+            b"realm.h.realms.open,host=h3:2|g|#host:h4",
+            b"my.app.connection.online:1|g|#host:h5",
         ];
         let alphabet = b"a:|#@,.-+019cgmsdhT\r\n\xc3\xa9 ";
         for _ in 0..n {
