@@ -57,8 +57,8 @@ export declare class NativeEmitter {
 /** The sender of one client (shared by its child clients). */
 export declare class NativeSink {
   /**
-   * Open the socket (UDP and Unix datagrams: lazily; streams: at the first flush) and start
-   * the flusher thread. Never throws for an unresolvable host: see `resolveError`.
+   * Open the transport (core's `LineSender`: a stream transport connects in the background)
+   * and start the flusher thread. Never throws for an unresolvable host: see `resolveError`.
    */
   constructor(options: NativeSinkOptions, onError?: ((info: EmitErrorInfo) => void) | undefined | null)
   /** Cells per chunk. */
@@ -316,8 +316,20 @@ export interface SinkStats {
   linesSent: number
   /** Payloads the socket refused (their lines are lost). */
   sendErrors: number
-  /** Stream reconnections. */
+  /**
+   * Stream transports: connections made after the first one; UDP: socket reopened after
+   * repeated send errors.
+   */
   reconnects: number
+  /** Stream transports: failed connection attempts. */
+  connectErrors: number
+  /**
+   * Stream transports: lines dropped because the backlog was full (the server unreachable or
+   * not reading), or still unwritten at close.
+   */
+  linesDroppedBacklog: number
+  /** Stream transports: bytes waiting to be written, now. */
+  backlogBytes: number
   /** Lines longer than a datagram can carry, dropped. */
   linesDroppedOversize: number
   /** Lines dropped because the queue was full. */

@@ -7,7 +7,7 @@
 mod emitter_support;
 
 use std::io::Read;
-use std::net::{TcpListener, UdpSocket};
+use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::unix::net::{UnixDatagram, UnixListener};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -189,7 +189,8 @@ fn unix_datagram_lines_arrive() {
 /// A newline-framed stream server: every connection's bytes, kept apart.
 struct StreamServer {
     conns: Arc<Mutex<Vec<Vec<u8>>>>,
-    live: Arc<Mutex<Vec<Box<dyn FnOnce() + Send>>>>,
+    /// TCP: the accepted connections, to close them.
+    live: Arc<Mutex<Vec<TcpStream>>>,
 }
 
 impl StreamServer {
@@ -199,10 +200,7 @@ impl StreamServer {
         std::thread::spawn(move || {
             for c in l.incoming() {
                 let Ok(c) = c else { return };
-                let c2 = c.try_clone().unwrap();
-                live.lock().unwrap().push(Box::new(move || {
-                    let _ = c2.shutdown(std::net::Shutdown::Both);
-                }));
+                live.lock().unwrap().push(c.try_clone().unwrap());
                 read_into(c, &conns);
             }
         });
@@ -230,8 +228,8 @@ impl StreamServer {
 
     /// Close every connection accepted so far.
     fn drop_all(&self) {
-        for f in self.live.lock().unwrap().drain(..) {
-            f();
+        for c in self.live.lock().unwrap().drain(..) {
+            let _ = c.shutdown(std::net::Shutdown::Both);
         }
     }
 

@@ -11,15 +11,12 @@
 //!
 //! Lines that are not aggregated (timings, histograms, distributions, set members, events,
 //! service checks, and every line in per-call mode) are formatted by JavaScript and queued here
-//! (bounded). The flusher packs lines into payloads of at most `maxPayload` bytes (a longer line
-//! goes alone; `0` means one line per payload) and sends them over UDP, a Unix datagram socket,
-//! TCP or a Unix stream socket (newline-framed, reconnected when a write fails).
+//! (bounded). The flusher hands them to core's `LineSender`, which packs them into payloads of
+//! at most `maxPayload` bytes (a longer line goes alone; `0` means one line per payload) and
+//! sends them over UDP, a Unix datagram socket, TCP or a Unix stream socket (newline-framed,
+//! written by a background thread that reconnects with backoff, behind a bounded backlog).
 
 use std::collections::VecDeque;
-use std::io::Write as _;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
-#[cfg(unix)]
-use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -28,9 +25,10 @@ use std::time::{Duration, Instant};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
+use realm_metrics::emitter::{EmitError, LineSender};
 
 use crate::emitter::EmitErrorInfo;
-use crate::error::throw;
+use crate::error::{throw, throw_emit};
 
 /// Cells per chunk (8 bytes each).
 pub const CHUNK_CELLS: u32 = 1024;
@@ -40,8 +38,8 @@ const MAX_UDP: usize = 65_507;
 const MAX_PULLED: usize = 4096;
 /// Bound on the bytes of queued lines between flushes.
 const MAX_QUEUED_BYTES: usize = 16 << 20;
-/// How long a stream write or connect may block the flusher.
-const STREAM_TIMEOUT: Duration = Duration::from_millis(500);
+/// Stream transports: the bound on bytes waiting to be written (core's backlog).
+const MAX_BUFFERED: usize = 1 << 20;
 
 /// Options of a `NativeSink` (normalised by the JavaScript layer).
 #[napi(object)]
@@ -84,8 +82,16 @@ pub struct SinkStats {
     pub lines_sent: f64,
     /// Payloads the socket refused (their lines are lost).
     pub send_errors: f64,
-    /// Stream reconnections.
+    /// Stream transports: connections made after the first one; UDP: socket reopened after
+    /// repeated send errors.
     pub reconnects: f64,
+    /// Stream transports: failed connection attempts.
+    pub connect_errors: f64,
+    /// Stream transports: lines dropped because the backlog was full (the server unreachable or
+    /// not reading), or still unwritten at close.
+    pub lines_dropped_backlog: f64,
+    /// Stream transports: bytes waiting to be written, now.
+    pub backlog_bytes: f64,
     /// Lines longer than a datagram can carry, dropped.
     pub lines_dropped_oversize: f64,
     /// Lines dropped because the queue was full.
@@ -135,32 +141,6 @@ enum Series {
     },
 }
 
-enum Target {
-    Udp {
-        host: String,
-        port: u16,
-        addr: Option<(SocketAddr, Instant)>,
-        sock: Option<(UdpSocket, SocketAddr)>,
-    },
-    #[cfg(unix)]
-    UnixDgram {
-        path: String,
-        sock: Option<UnixDatagram>,
-    },
-    Tcp {
-        host: String,
-        port: u16,
-        conn: Option<TcpStream>,
-    },
-    /// Payloads kept for JavaScript to take (`take()`) and write to a stream of its own.
-    Pull { out: VecDeque<String> },
-    #[cfg(unix)]
-    UnixStream {
-        path: String,
-        conn: Option<UnixStream>,
-    },
-}
-
 /// The registered series and their memory (locked briefly: by a registration, and by a flush
 /// while it reads the cells).
 struct Reg {
@@ -177,55 +157,32 @@ struct Queue {
     dropped_lines: f64,
 }
 
-/// The socket and the send counters (locked for a whole flush, so flushes keep their order;
-/// the JavaScript thread's metric calls never take it).
-struct State {
-    target: Target,
-    /// The next UDP send may resolve the host again (set at the start of each flush).
-    resolve_due: bool,
-    stats: SinkStats,
-    /// The first error of the flush in progress.
-    error: Option<EmitErrorInfo>,
-}
-
 struct Shared {
-    state: Mutex<State>,
+    /// Core's sender: the transport, its packing and its counters.
+    sender: LineSender,
+    /// Protocol `pull`: the payloads waiting for JavaScript (filled by the sender).
+    pulled: Option<Arc<Mutex<VecDeque<String>>>>,
+    /// Held for a whole flush, so flushes keep their order (the JavaScript thread's metric
+    /// calls never take it).
+    flushing: Mutex<()>,
+    flushes: AtomicU64,
     reg: Mutex<Reg>,
     queue: Mutex<Queue>,
     wake: Condvar,
     closed: AtomicBool,
     interval: Option<Duration>,
-    max_payload: usize,
     send_threshold: usize,
     max_lines: usize,
     max_queued_bytes: usize,
     max_series: usize,
-    dns_ttl: Duration,
     on_error: Option<ErrorCallback>,
 }
 
-fn info(code: &str, message: String) -> EmitErrorInfo {
+fn info(e: &EmitError) -> EmitErrorInfo {
     EmitErrorInfo {
-        code: crate::error::js_code(code),
-        message,
+        code: crate::error::js_code(e.code()),
+        message: e.to_string(),
     }
-}
-
-fn resolve(host: &str, port: u16) -> std::result::Result<SocketAddr, EmitErrorInfo> {
-    let found = (host, port).to_socket_addrs().map_err(|e| {
-        info(
-            "resolve_failed",
-            format!("cannot resolve {host}:{port}: {e}"),
-        )
-    })?;
-    let mut first = None;
-    for a in found {
-        if a.is_ipv4() {
-            return Ok(a);
-        }
-        first.get_or_insert(a);
-    }
-    first.ok_or_else(|| info("resolve_failed", format!("{host}:{port} has no address")))
 }
 
 /// JavaScript's shortest form for the values counters and gauges take.
@@ -244,14 +201,6 @@ fn load(chunks: &[Arc<Chunk>], cell: u32) -> f64 {
         .get(c)
         .and_then(|ch| ch.cells.get(i))
         .map_or(0.0, |a| f64::from_bits(a.load(Ordering::Acquire)))
-}
-
-impl State {
-    fn record_error(&mut self, e: EmitErrorInfo) {
-        if self.error.is_none() {
-            self.error = Some(e);
-        }
-    }
 }
 
 /// Retries of a gauge snapshot while its writer is inside a set.
@@ -335,160 +284,7 @@ impl Reg {
     }
 }
 
-impl State {
-    fn send_payload(&mut self, payload: &[u8], lines: usize, dns_ttl: Duration) {
-        // A host name is resolved at most once per flush.
-        let due = std::mem::replace(&mut self.resolve_due, false);
-        let r = match &mut self.target {
-            Target::Udp {
-                host,
-                port,
-                addr,
-                sock,
-            } => {
-                let fresh = match addr {
-                    Some((_, at)) => due && at.elapsed() > dns_ttl,
-                    None => due,
-                };
-                if addr.is_none() && !fresh {
-                    // Resolution failed earlier in this flush (the error is recorded).
-                    self.stats.send_errors += 1.0;
-                    return;
-                }
-                if fresh {
-                    match resolve(host, *port) {
-                        Ok(a) => *addr = Some((a, Instant::now())),
-                        Err(e) => {
-                            if addr.is_none() {
-                                self.stats.send_errors += 1.0;
-                                self.record_error(e);
-                                return;
-                            }
-                        }
-                    }
-                }
-                let Some((a, _)) = *addr else { return };
-                // A connected socket: the kernel reports ICMP errors (nothing listening) on
-                // later sends.
-                if sock.as_ref().is_none_or(|(_, to)| *to != a) {
-                    let bind: SocketAddr = if a.is_ipv4() {
-                        SocketAddr::from(([0, 0, 0, 0], 0))
-                    } else {
-                        SocketAddr::from(([0u16; 8], 0))
-                    };
-                    *sock = UdpSocket::bind(bind)
-                        .and_then(|s| s.connect(a).map(|_| s))
-                        .ok()
-                        .map(|s| (s, a));
-                }
-                match sock {
-                    Some((s, _)) => s.send(payload).map(|_| ()),
-                    None => Err(std::io::Error::other("cannot open a UDP socket")),
-                }
-            }
-            #[cfg(unix)]
-            Target::UnixDgram { path, sock } => {
-                if sock.is_none() {
-                    *sock = UnixDatagram::unbound().ok();
-                    if let Some(s) = sock {
-                        let _ = s.set_write_timeout(Some(STREAM_TIMEOUT));
-                    }
-                }
-                match sock {
-                    Some(s) => s.send_to(payload, &*path).map(|_| ()),
-                    None => Err(std::io::Error::other("cannot open a Unix datagram socket")),
-                }
-            }
-            Target::Pull { out } => {
-                if out.len() >= MAX_PULLED {
-                    Err(std::io::Error::other(
-                        "the stream is not being written (payloads waiting)",
-                    ))
-                } else {
-                    out.push_back(String::from_utf8_lossy(payload).into_owned());
-                    Ok(())
-                }
-            }
-            Target::Tcp { host, port, conn } => {
-                let mut reconnected = false;
-                if conn.is_none() {
-                    *conn = match resolve(host, *port) {
-                        Ok(a) => TcpStream::connect_timeout(&a, STREAM_TIMEOUT).ok(),
-                        Err(e) => {
-                            self.stats.send_errors += 1.0;
-                            self.record_error(e);
-                            return;
-                        }
-                    };
-                    if let Some(c) = conn {
-                        let _ = c.set_write_timeout(Some(STREAM_TIMEOUT));
-                        let _ = c.set_nodelay(true);
-                        reconnected = true;
-                    }
-                }
-                let r = match conn {
-                    Some(c) => c.write_all(payload).and_then(|_| c.write_all(b"\n")),
-                    None => Err(std::io::Error::other(format!(
-                        "cannot connect to {host}:{port}"
-                    ))),
-                };
-                if r.is_err() {
-                    *conn = None;
-                } else if reconnected {
-                    self.stats.reconnects += 1.0;
-                }
-                r
-            }
-            #[cfg(unix)]
-            Target::UnixStream { path, conn } => {
-                let mut reconnected = false;
-                if conn.is_none() {
-                    *conn = UnixStream::connect(&*path).ok();
-                    if let Some(c) = conn {
-                        let _ = c.set_write_timeout(Some(STREAM_TIMEOUT));
-                        reconnected = true;
-                    }
-                }
-                let r = match conn {
-                    Some(c) => c.write_all(payload).and_then(|_| c.write_all(b"\n")),
-                    None => Err(std::io::Error::other(format!("cannot connect to {path}"))),
-                };
-                if r.is_err() {
-                    *conn = None;
-                } else if reconnected {
-                    self.stats.reconnects += 1.0;
-                }
-                r
-            }
-        };
-        match r {
-            Ok(()) => {
-                self.stats.packets_sent += 1.0;
-                self.stats.bytes_sent += payload.len() as f64;
-                self.stats.lines_sent += lines as f64;
-            }
-            Err(e) => {
-                self.stats.send_errors += 1.0;
-                self.record_error(info("send_failed", format!("send failed: {e}")));
-            }
-        }
-    }
-
-    fn is_datagram(&self) -> bool {
-        match &self.target {
-            Target::Udp { .. } => true,
-            #[cfg(unix)]
-            Target::UnixDgram { .. } => true,
-            _ => false,
-        }
-    }
-}
-
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     fn reg(&self) -> MutexGuard<'_, Reg> {
         self.reg.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -499,10 +295,8 @@ impl Shared {
 
     /// Read the series, take the queued lines, pack and send. Returns the first error.
     fn flush(&self, notify: bool) -> Option<EmitErrorInfo> {
-        let mut st = self.lock();
-        st.stats.flushes += 1.0;
-        st.error = None;
-        st.resolve_due = true;
+        let _order = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
+        self.flushes.fetch_add(1, Ordering::Relaxed);
         let mut lines = Vec::new();
         self.reg().collect(&mut lines);
         {
@@ -510,45 +304,12 @@ impl Shared {
             lines.extend(q.lines.drain(..));
             q.queued_bytes = 0;
         }
-        let limit = if st.is_datagram() {
-            MAX_UDP
-        } else {
-            usize::MAX
-        };
-        // A datagram carries at most MAX_UDP bytes, whatever the option says.
-        let max_payload = if limit == MAX_UDP {
-            self.max_payload.min(MAX_UDP)
-        } else {
-            self.max_payload
-        };
-        let mut payload = Vec::with_capacity(max_payload.clamp(64, MAX_UDP));
-        let mut n = 0usize;
-        for l in &lines {
-            let b = l.as_bytes();
-            if b.len() > limit {
-                st.stats.lines_dropped_oversize += 1.0;
-                st.record_error(info(
-                    "line_too_long",
-                    format!("a line of {} bytes does not fit in a datagram", b.len()),
-                ));
-                continue;
-            }
-            if n > 0 && (max_payload == 0 || payload.len() + 1 + b.len() > max_payload) {
-                st.send_payload(&payload, n, self.dns_ttl);
-                payload.clear();
-                n = 0;
-            }
-            if n > 0 {
-                payload.push(b'\n');
-            }
-            payload.extend_from_slice(b);
-            n += 1;
-        }
-        if n > 0 {
-            st.send_payload(&payload, n, self.dns_ttl);
-        }
-        let err = st.error.take();
-        drop(st);
+        // Also the stream transport's connection errors since the last flush, with no lines.
+        let err = self
+            .sender
+            .send_lines(lines.iter().map(|l| l.as_bytes()))
+            .err()
+            .map(|e| info(&e));
         if let (true, Some(e), Some(cb)) = (notify, &err, &self.on_error) {
             let _ = cb.call(
                 EmitErrorInfo {
@@ -625,7 +386,10 @@ impl NativeSink {
         if let Some(t) = t {
             let _ = t.join();
         }
-        self.shared.flush(notify)
+        let err = self.shared.flush(notify);
+        // A stream transport gets up to 1 s to write what it holds.
+        self.shared.sender.close();
+        err
     }
 }
 
@@ -651,8 +415,8 @@ unsafe extern "C" fn drop_chunk(
 
 #[napi]
 impl NativeSink {
-    /// Open the socket (UDP and Unix datagrams: lazily; streams: at the first flush) and start
-    /// the flusher thread. Never throws for an unresolvable host: see `resolveError`.
+    /// Open the transport (core's `LineSender`: a stream transport connects in the background)
+    /// and start the flusher thread. Never throws for an unresolvable host: see `resolveError`.
     #[napi(constructor, catch_unwind)]
     pub fn new(
         env: &Env,
@@ -666,6 +430,12 @@ impl NativeSink {
         let Ok(port) = u16::try_from(port) else {
             return Err(throw(env, "invalid_config", "port must be in 1..65535"));
         };
+        // `host:port`, with an IPv6 literal in brackets.
+        let address = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
         let path = options.path.clone();
         let need_path = || {
             path.clone().ok_or_else(|| {
@@ -676,41 +446,45 @@ impl NativeSink {
                 )
             })
         };
-        let mut resolve_error = None;
-        let target = match protocol {
+        let max_payload = options.max_payload.unwrap_or(1432) as usize;
+        let mut b = LineSender::builder().max_buffered(MAX_BUFFERED);
+        let mut pulled = None;
+        // A datagram carries at most MAX_UDP bytes, whatever the option says; a stream packet
+        // at most what the backlog holds.
+        let (b, max_payload) = match protocol {
             "udp" => {
-                let addr = match resolve(&host, port) {
-                    Ok(a) => Some((a, Instant::now())),
-                    Err(e) => {
-                        resolve_error = Some(e);
-                        None
-                    }
+                let ttl = options.dns_ttl_ms.unwrap_or(0.0);
+                let ttl = if ttl.is_finite() && ttl > 0.0 {
+                    Duration::from_micros((ttl * 1000.0) as u64)
+                } else {
+                    Duration::ZERO
                 };
-                Target::Udp {
-                    host,
-                    port,
-                    addr,
-                    sock: None,
-                }
+                (b.address(address).dns_ttl(ttl), max_payload.min(MAX_UDP))
             }
-            "pull" => Target::Pull {
-                out: VecDeque::new(),
-            },
-            "tcp" => Target::Tcp {
-                host,
-                port,
-                conn: None,
-            },
+            "pull" => {
+                let out = Arc::new(Mutex::new(VecDeque::new()));
+                let o2 = Arc::clone(&out);
+                pulled = Some(out);
+                b = b.packets(move |p: &[u8]| {
+                    let mut q = o2.lock().unwrap_or_else(|p| p.into_inner());
+                    if q.len() >= MAX_PULLED {
+                        return Err(std::io::Error::other(
+                            "the stream is not being written (payloads waiting)",
+                        ));
+                    }
+                    q.push_back(String::from_utf8_lossy(p).into_owned());
+                    Ok(())
+                });
+                (b, max_payload.min(MAX_BUFFERED - 1))
+            }
+            "tcp" => (b.tcp(address), max_payload.min(MAX_BUFFERED - 1)),
             #[cfg(unix)]
-            "uds" => Target::UnixDgram {
-                path: need_path()?,
-                sock: None,
-            },
+            "uds" => (b.unix_socket(need_path()?), max_payload.min(MAX_UDP)),
             #[cfg(unix)]
-            "stream" => Target::UnixStream {
-                path: need_path()?,
-                conn: None,
-            },
+            "stream" => (
+                b.unix_stream(need_path()?),
+                max_payload.min(MAX_BUFFERED - 1),
+            ),
             other => {
                 return Err(throw(
                     env,
@@ -728,14 +502,16 @@ impl NativeSink {
             ));
         }
         let interval = (ms > 0.0).then(|| Duration::from_micros((ms * 1000.0) as u64));
-        let ttl = options.dns_ttl_ms.unwrap_or(0.0);
+        let sender = b
+            .max_payload(max_payload)
+            .build()
+            .map_err(|e| throw_emit(env, &e))?;
+        let resolve_error = sender.resolve_error().map(info);
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                target,
-                resolve_due: true,
-                stats: SinkStats::default(),
-                error: None,
-            }),
+            sender,
+            pulled,
+            flushing: Mutex::new(()),
+            flushes: AtomicU64::new(0),
             reg: Mutex::new(Reg {
                 chunks: Vec::new(),
                 series: Vec::new(),
@@ -745,16 +521,10 @@ impl NativeSink {
             wake: Condvar::new(),
             closed: AtomicBool::new(false),
             interval,
-            max_payload: options.max_payload.unwrap_or(1432) as usize,
             send_threshold: options.send_threshold.unwrap_or(0) as usize,
             max_lines: options.max_lines.unwrap_or(65_536) as usize,
             max_queued_bytes: MAX_QUEUED_BYTES,
             max_series: options.max_series.unwrap_or(10_000) as usize,
-            dns_ttl: if ttl.is_finite() && ttl > 0.0 {
-                Duration::from_micros((ttl * 1000.0) as u64)
-            } else {
-                Duration::ZERO
-            },
             on_error,
         });
         let s2 = Arc::clone(&shared);
@@ -925,9 +695,13 @@ impl NativeSink {
     /// is lines joined by `\n`, without a final newline).
     #[napi(catch_unwind)]
     pub fn take(&self) -> Vec<String> {
-        match &mut self.shared.lock().target {
-            Target::Pull { out } => out.drain(..).collect(),
-            _ => Vec::new(),
+        match &self.shared.pulled {
+            Some(q) => q
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .drain(..)
+                .collect(),
+            None => Vec::new(),
         }
     }
 
@@ -940,7 +714,20 @@ impl NativeSink {
     /// A snapshot of the counters.
     #[napi(catch_unwind)]
     pub fn stats(&self) -> SinkStats {
-        let mut s = self.shared.lock().stats.clone();
+        let l = self.shared.sender.stats();
+        let mut s = SinkStats {
+            flushes: self.shared.flushes.load(Ordering::Relaxed) as f64,
+            packets_sent: l.packets_sent as f64,
+            bytes_sent: l.bytes_sent as f64,
+            lines_sent: l.lines_sent as f64,
+            send_errors: l.send_errors as f64,
+            reconnects: l.reconnects as f64,
+            connect_errors: l.connect_errors as f64,
+            lines_dropped_backlog: l.lines_dropped_backlog as f64,
+            backlog_bytes: l.backlog_bytes as f64,
+            lines_dropped_oversize: l.lines_dropped_oversize as f64,
+            ..SinkStats::default()
+        };
         {
             let r = self.shared.reg();
             s.dropped_cardinality = r.dropped_cardinality;

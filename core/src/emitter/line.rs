@@ -14,7 +14,7 @@ use std::vec::Vec;
 
 use super::flush::{report_to, Sender, StatCells};
 use super::stream::DEFAULT_MAX_BUFFERED;
-use super::transport::{PacketFn, Transport};
+use super::transport::{PacketCallback, PacketFn, Transport};
 use super::{open_transport, EmitError, ErrorCallback, Stats, Target, DEFAULT_ADDRESS};
 use crate::wire::LineTooLong;
 
@@ -64,7 +64,7 @@ pub struct LineStats {
 #[derive(Clone)]
 pub struct LineSenderBuilder {
     target: Target,
-    packets: Option<Arc<dyn Fn(&[u8]) -> std::io::Result<()> + Send + Sync>>,
+    packets: Option<PacketCallback>,
     max_payload: Option<usize>,
     max_buffered: usize,
     dns_ttl: Option<Duration>,

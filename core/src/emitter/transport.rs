@@ -131,7 +131,10 @@ impl Spy {
 
 /// A function that takes each packet (a [`LineSender`](super::LineSender) built with
 /// [`LineSenderBuilder::packets`](super::LineSenderBuilder::packets)).
-pub(crate) struct PacketFn(pub(crate) Arc<dyn Fn(&[u8]) -> std::io::Result<()> + Send + Sync>);
+pub(crate) struct PacketFn(pub(crate) PacketCallback);
+
+/// The function of [`PacketFn`].
+pub(crate) type PacketCallback = Arc<dyn Fn(&[u8]) -> std::io::Result<()> + Send + Sync>;
 
 impl core::fmt::Debug for PacketFn {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

@@ -172,7 +172,8 @@ test('tcp and stream: the connection is re-made after the daemon drops it', asyn
     }
     assert.ok(r.lines.some((l) => l.startsWith('after:')), `${kind}: sent after reconnecting`);
     assert.ok(r.connections >= 2);
-    assert.ok(c.stats().reconnects >= 2);
+    // Connections after the first one (core's stream transport).
+    assert.ok(c.stats().reconnects >= 1);
     await c.close();
     await r.close();
   }
