@@ -8,7 +8,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -70,6 +70,36 @@ test('require() and import of the installed package decode', () => {
     writeFileSync(file, script(kind));
     const out = execFileSync(process.execPath, [file], { cwd: project, encoding: 'utf8' });
     expectDecoded(JSON.parse(out));
+  }
+});
+
+test('TypeScript users type-check against the installed package (nodenext and bundler resolution)', () => {
+  const tsc = path.join(wasmDir, 'node_modules', 'typescript', 'bin', 'tsc');
+  writeFileSync(path.join(project, 'use.mts'), `
+    import init, { decode, decodeColumns, ColumnDecoder, Decoder, TYPE_CODE } from 'realm-metrics-wasm';
+    import type { DecodeResult, DecodedValue, DecodedRecord, ColumnsResult, DecodeError } from 'realm-metrics-wasm';
+    const r: DecodeResult = decode('a:1|c', { prefix: 'p' });
+    const first: DecodedRecord | undefined = r.metrics[0];
+    if (first !== undefined && first.type !== 'event' && first.type !== 'service_check') {
+      const v: DecodedValue = first;
+      const n: number | bigint | string = v.value;
+      void n;
+    }
+    const errors: DecodeError[] = r.errors;
+    const c: ColumnsResult = decodeColumns(new Uint8Array([97]), { transferable: true });
+    const d = new ColumnDecoder();
+    const types: Uint8Array = d.decode('a:1|c').types;
+    d.free();
+    const s = new Decoder({ maxLineBytes: 1024 });
+    s.push('a:1|c');
+    const code: 6 = TYPE_CODE.event;
+    void [errors, c, types, code, init];
+  `);
+  for (const moduleResolution of ['nodenext', 'bundler']) {
+    const module = moduleResolution === 'nodenext' ? 'nodenext' : 'esnext';
+    const r = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--target', 'es2022', '--lib', 'es2022,dom,esnext.disposable',
+      '--module', module, '--moduleResolution', moduleResolution, '--skipLibCheck', 'false', 'use.mts'], { cwd: project, encoding: 'utf8' });
+    assert.equal(r.status, 0, `${moduleResolution}: ${r.stdout}${r.stderr}`);
   }
 });
 
