@@ -302,8 +302,9 @@ fn tcp_exact_lines_framed_and_long_line_alone() {
     // Each packet (at most 64 bytes, or the long line alone) and its `\n`.
     assert_eq!(s.bytes_written, s.bytes_sent + s.packets_sent);
     assert_eq!(s.bytes_written, bytes.len() as u64);
-    sender.close();
+    sender.close().unwrap();
     assert!(sender.send_lines([&b"late:1|c"[..]]).is_err());
+    assert!(sender.close().is_ok(), "a second close does nothing");
 }
 
 #[test]
@@ -350,13 +351,19 @@ fn unix_stream_lines_arrive() {
     sender
         .send_lines(want.iter().map(|l| l.as_bytes()))
         .unwrap();
-    sender.close();
+    sender.close().unwrap();
     server.wait(|s| s.lines().len() >= want.len());
     assert_eq!(server.lines(), want);
     assert_eq!(sender.stats().lines_dropped_backlog, 0);
     // Not a stream server: the stream transport reports the connection error at a batch.
     let missing = temp_socket_path("line-missing");
-    let s2 = LineSender::builder().unix_stream(&missing).build().unwrap();
+    let told = Arc::new(Mutex::new(Vec::new()));
+    let t2 = told.clone();
+    let s2 = LineSender::builder()
+        .unix_stream(&missing)
+        .on_error(move |e| t2.lock().unwrap().push(e.to_string()))
+        .build()
+        .unwrap();
     let end = Instant::now() + DELIVERY;
     while s2.stats().connect_errors == 0 {
         assert!(Instant::now() < end);
@@ -365,6 +372,18 @@ fn unix_stream_lines_arrive() {
     assert_eq!(
         s2.send_lines([&b"x:1|c"[..]]).unwrap_err().code(),
         "io_error"
+    );
+    // Never written: dropped at close, counted, and told (after the connection errors of the
+    // attempts made while closing).
+    let e = s2.close().unwrap_err();
+    assert!(matches!(e.code(), "io_error" | "send_failed"), "{e}");
+    assert_eq!(s2.stats().lines_dropped_backlog, 1);
+    let told = told.lock().unwrap();
+    assert!(
+        told.last()
+            .unwrap()
+            .contains("1 lines still unwritten at close"),
+        "{told:?}"
     );
 }
 

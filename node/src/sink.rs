@@ -387,9 +387,22 @@ impl NativeSink {
             let _ = t.join();
         }
         let err = self.shared.flush(notify);
-        // A stream transport gets up to 1 s to write what it holds.
-        self.shared.sender.close();
-        err
+        // A stream transport gets up to 1 s to write what it holds; what it could not (and its
+        // connection errors since the flush) is this close's error when the flush had none.
+        let late = match self.shared.sender.close() {
+            Err(e) if err.is_none() => info(&e),
+            _ => return err,
+        };
+        if let (true, Some(cb)) = (notify, &self.shared.on_error) {
+            let _ = cb.call(
+                EmitErrorInfo {
+                    code: late.code.clone(),
+                    message: late.message.clone(),
+                },
+                ThreadsafeFunctionCallMode::NonBlocking,
+            );
+        }
+        Some(late)
     }
 }
 

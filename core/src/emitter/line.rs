@@ -372,13 +372,25 @@ impl LineSender {
     }
 
     /// Stop: a stream transport gets up to 1 s to write what it holds (the rest is counted as
-    /// dropped) and its I/O thread is joined. Later batches send nothing. Idempotent; dropping
-    /// the sender does the same.
-    pub fn close(&self) {
-        let mut st = self.lock();
-        if !st.closed {
+    /// dropped) and its I/O thread is joined. Its errors since the last batch (connection
+    /// errors, lines dropped at close) go to the error callback, and the first is returned.
+    /// Later batches send nothing. Idempotent (later calls return `Ok`); dropping the sender
+    /// does the same.
+    pub fn close(&self) -> Result<(), EmitError> {
+        let mut errors = Vec::new();
+        {
+            let mut st = self.lock();
+            if st.closed {
+                return Ok(());
+            }
             st.closed = true;
             st.transport.close();
+            st.transport.take_errors(&mut errors);
+        }
+        report_to(self.on_error.as_ref(), &self.stats, &errors);
+        match errors.into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 
@@ -390,7 +402,7 @@ impl LineSender {
 
 impl Drop for LineSender {
     fn drop(&mut self) {
-        self.close();
+        let _ = self.close();
     }
 }
 

@@ -536,6 +536,15 @@ impl Writer {
         b.buf.clear();
         b.in_flight = 0;
         self.link.set_backlog_bytes(&b);
+        if lines > 0 && b.errors.len() < MAX_PENDING_ERRORS {
+            // Told to whoever takes the errors after close (a line sender's `close`).
+            b.errors.push(EmitError::Send {
+                kind: ErrorKind::TimedOut,
+                message: std::format!(
+                    "{lines} lines still unwritten at close were dropped (the server unreachable or not reading)"
+                ),
+            });
+        }
         drop(b);
         if lines > 0 {
             self.link.stats.add_lines_dropped_backlog(lines);
