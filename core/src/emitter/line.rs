@@ -162,7 +162,8 @@ impl LineSenderBuilder {
     /// UDP: resolve the address again at a batch once the last resolution is older than `ttl`
     /// (`Duration::ZERO`: at every batch, as a client that looks the host up at each send). By
     /// default the address is resolved again only at a batch while it never resolved, and after
-    /// repeated send errors (as the emitter does).
+    /// repeated send errors (as the emitter does). When a later resolution fails, the last
+    /// address that resolved is kept, silently.
     pub fn dns_ttl(mut self, ttl: Duration) -> Self {
         self.dns_ttl = Some(ttl);
         self

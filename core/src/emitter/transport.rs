@@ -205,8 +205,9 @@ impl Transport {
 
     /// At the start of a line sender's batch: a UDP transport with a re-resolution period
     /// resolves its address again when the last resolution is older than the period (or
-    /// never succeeded), and reopens its socket when the address changed. A failure keeps the
-    /// old socket; with none, this batch's packets fail.
+    /// never succeeded), and reopens its socket when the address changed. A failure with a
+    /// socket open keeps it, silently (the last address that resolved still serves); with none,
+    /// the error is returned and this batch's packets fail.
     pub(crate) fn refresh(&mut self) -> Result<(), EmitError> {
         let Transport::Udp {
             address,
@@ -219,7 +220,11 @@ impl Transport {
         if socket.is_some() && r.at.elapsed() < r.ttl {
             return Ok(());
         }
-        let addr = resolve(address)?;
+        let addr = match resolve(address) {
+            Ok(a) => a,
+            Err(_) if socket.is_some() => return Ok(()),
+            Err(e) => return Err(e),
+        };
         r.at = Instant::now();
         if !matches!(socket, Some((_, to)) if *to == addr) {
             *socket = Some((connect_udp(addr)?, addr));
