@@ -311,6 +311,16 @@ function envTags(tags, telegraf) {
     const list = String(raw).split(raw.includes(',') ? ',' : /\s+/).map((t) => t.trim()).filter((t) => t !== '');
     if (list.length) out = overrideTags(out, list, telegraf);
   }
+  return envKeyTags(out);
+}
+
+/**
+ * `tags` with those of DD_ENV, DD_SERVICE, DD_VERSION and DD_ENTITY_ID replaced by the
+ * environment's values, as hot-shots 17 applies them.
+ * @param {string[]} tags @returns {string[]}
+ */
+function envKeyTags(tags) {
+  let out = tags;
   const present = ENV_TAGS.filter(([env]) => process.env[env]);
   if (present.length) {
     out = out.filter((t) => !present.some(([, tag]) => t.startsWith(tag + ':')))
@@ -370,6 +380,8 @@ class Core {
     this.ref = null;
     /** An error every send reports (an unknown protocol, an unresolvable host). @type {Error | null} */
     this.error = null;
+    /** DD_ENV and the like are global tags (`includeDataDogTags` not false). */
+    this.envTags = true;
     this.mock = false;
     /** One line per call (mock mode or `aggregation: false`). */
     this.perCall = false;
@@ -420,7 +432,8 @@ function trailing(sampleRate, tags, callback) {
     callback = tags;
     tags = undefined;
   }
-  if (sampleRate !== undefined && sampleRate !== null) {
+  // hot-shots treats a per-call rate of 0 as "not given" (the client's rate applies).
+  if (sampleRate !== undefined && sampleRate !== null && sampleRate !== 0) {
     checkNumber(sampleRate, 'sampleRate');
     if (!(sampleRate > 0 && sampleRate <= 1)) {
       throw fail(RangeError, 'invalid_sample_rate', 'sample rate must be > 0 and <= 1');
@@ -475,6 +488,10 @@ function StatsD(host, port, prefix, suffix, globalize, cacheDns, mock, globalTag
   core.mock = Boolean(o.mock);
   core.perCall = core.mock || o.aggregation === false;
   if (typeof o.sampleRate === 'number' && o.sampleRate > 0 && o.sampleRate <= 1) core.sampleRate = o.sampleRate;
+  else if (o.sampleRate !== undefined && o.sampleRate !== null) {
+    // hot-shots 17: warn once at construction and use 1.
+    console.error(`realm-metrics: 'sampleRate' must be a number in (0, 1], got ${String(o.sampleRate)}; using 1`);
+  }
   if (o.maxRegistered !== undefined) {
     checkNumber(o.maxRegistered, 'maxRegistered');
     core.maxFast = 2 * Math.floor(o.maxRegistered) + 64;
@@ -494,9 +511,18 @@ function StatsD(host, port, prefix, suffix, globalize, cacheDns, mock, globalTag
   this.tagSeparator = core.tagSeparator;
   this.sampleRate = core.sampleRate;
   this.cacheDns = o.cacheDns === true;
+  // hot-shots 17: an interval that is not a number in (0, 2^31 - 1] is warned about and
+  // replaced by 1000 ms. 0 is kept: here it means "no timed flush" (flush() and close() only).
+  let flushEvery = o.bufferFlushInterval === undefined || o.bufferFlushInterval === null ? 1000 : o.bufferFlushInterval;
+  if (typeof flushEvery !== 'number' || !(flushEvery >= 0 && flushEvery <= 2147483647)) {
+    console.error(`realm-metrics: 'bufferFlushInterval' must be a number of ms in (0, 2147483647], got ${String(flushEvery)}; using 1000`);
+    flushEvery = 1000;
+  }
+  this.bufferFlushInterval = flushEvery;
   /** @type {string[]} */
   let tags = typeof (o.globalTags || o.global_tags) === 'object' ? formatTags(o.globalTags || o.global_tags, core.telegraf) : [];
-  if (o.includeDataDogTags !== false) tags = envTags(tags, core.telegraf);
+  core.envTags = o.includeDataDogTags !== false;
+  if (core.envTags) tags = envTags(tags, core.telegraf);
   this.globalTags = tags;
   this.errorHandler = typeof o.errorHandler === 'function' ? o.errorHandler : undefined;
   this.isChild = false;
@@ -533,9 +559,8 @@ function StatsD(host, port, prefix, suffix, globalize, cacheDns, mock, globalTag
     n.protocol = 'pull';
     core.stream = o.stream;
   }
-  const interval = o.bufferFlushInterval === undefined || o.bufferFlushInterval === null ? 1000 : o.bufferFlushInterval;
-  checkNumber(interval, 'bufferFlushInterval');
-  n.flushIntervalMs = interval;
+  n.flushIntervalMs = this.bufferFlushInterval;
+  const interval = this.bufferFlushInterval;
   if (core.perCall) {
     // hot-shots: maxBufferSize 0 (default) sends each line in its own datagram right away;
     // above 0, lines are joined until the next would pass it, then sent.
@@ -563,7 +588,7 @@ function StatsD(host, port, prefix, suffix, globalize, cacheDns, mock, globalTag
   let bad = null;
   if (!['udp', 'uds', 'tcp', 'stream'].includes(this.protocol)) bad = `Unsupported protocol '${this.protocol}'`;
   else if (this.protocol === 'stream' && n.path === undefined && !core.stream) {
-    bad = "protocol 'stream' needs a Unix socket path (`path`) or a writable `stream`";
+    bad = "`stream` option required for protocol 'stream' (a writable stream), or a Unix socket `path`";
   }
   if (bad) {
     core.error = fail(Error, 'invalid_config', bad);
@@ -988,6 +1013,9 @@ StatsD.prototype.childClient = function childClient(options) {
   child.prefix = normalizePrefix(o.prefix) + this.prefix;
   child.suffix = this.suffix + normalizeSuffix(o.suffix);
   child.globalTags = typeof o.globalTags === 'object' ? overrideTags(this.globalTags, o.globalTags, this.telegraf) : this.globalTags;
+  // hot-shots 17: DD_ENV, DD_SERVICE, DD_VERSION and DD_ENTITY_ID win over a child's globalTags
+  // too (DD_TAGS does not: the child inherits it and may override it).
+  if (this._core.envTags && typeof o.globalTags === 'object') child.globalTags = envKeyTags(child.globalTags);
   child.errorHandler = o.errorHandler || this.errorHandler;
   // As in hot-shots, a child in mock mode has its own mockBuffer.
   child.mockBuffer = [];
