@@ -1,11 +1,11 @@
 //! JSON forms of the catalog and of decoded StatsD, as printed by `realm-metrics catalog` and
 //! `realm-metrics decode` (a contract other tools rely on; see the README).
 
-use realm_metrics::Metric;
 use realm_metrics::wire::{
-    CatalogMatch, Event, Flat, FlatValue, Number, SampleValue, ServiceCheck, Tags, flatten,
+    flatten, CatalogMatch, Event, Flat, FlatValue, Number, SampleValue, ServiceCheck, Tags,
 };
-use serde_json::{Map, Value, json};
+use realm_metrics::Metric;
+use serde_json::{json, Map, Value};
 
 /// The catalog as a JSON array, reference order.
 pub fn catalog() -> Value {

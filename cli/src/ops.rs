@@ -17,7 +17,7 @@
 use crate::command::non_empty;
 use realm_metrics::wire::Dialect;
 use realm_metrics::{Group, Kind, Metric};
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 /// The most dot-separated labels a host name may have for the `etsy` templates to move it into
 /// the `host` tag (`ip-10-0-0-1.eu-west-1.compute.internal` has 4). Longer host names fall

@@ -23,8 +23,8 @@ use std::io::{self, IsTerminal, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use realm_metrics::wire::{flatten, CatalogMatch, Flat, SampleValue};
 use realm_metrics::Kind;
-use realm_metrics::wire::{CatalogMatch, Flat, SampleValue, flatten};
 
 use crate::command::socket_addr;
 

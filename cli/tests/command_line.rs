@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use clap::CommandFactory;
 use realm_metrics_cli::command::Cli;
-use support::{BIN, TempDir};
+use support::{TempDir, BIN};
 
 /// Run the binary with `args`, no REALM_METRICS_* variables unless `env` sets them.
 fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {

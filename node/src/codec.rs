@@ -3,11 +3,11 @@
 use napi::bindgen_prelude::{
     Array, BigInt, Buffer, Either, Either3, FromNapiValue, JsValue, Object, ToNapiValue,
 };
-use napi::{Env, Result, check_status, sys};
+use napi::{check_status, sys, Env, Result};
 use napi_derive::napi;
 use realm_metrics::wire::{
-    CatalogMatch, Dialect, EncodeError, Encoder, Event, Flat, FlatValue, LineOptions, MetricType,
-    Number, Sample, SampleValue, ServiceCheck, Tag, Tags, Value, flatten,
+    flatten, CatalogMatch, Dialect, EncodeError, Encoder, Event, Flat, FlatValue, LineOptions,
+    MetricType, Number, Sample, SampleValue, ServiceCheck, Tag, Tags, Value,
 };
 
 use crate::error::{throw, throw_encode};

@@ -14,11 +14,11 @@ use metrics::{Key, Label, Recorder as _};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use realm_metrics::Metric;
 use realm_metrics::emitter::{Counter, EmitError, Emitter, Recorder, Sampler};
 use realm_metrics::wire::{Dialect, Encoder, LineOptions, MetricType, Tag, Value};
+use realm_metrics::Metric;
 
-use crate::codec::{TagPair, parse_dialect, parse_type};
+use crate::codec::{parse_dialect, parse_type, TagPair};
 use crate::error::{throw, throw_emit};
 
 /// Options of a `NativeEmitter` (already normalised by the JavaScript layer).

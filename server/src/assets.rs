@@ -168,16 +168,12 @@ mod tests {
                 .unwrap_or_else(|| panic!("{path} is not served"));
             assert_eq!(a.content_type, ty, "{path}");
         }
-        assert!(
-            files["/wasm/realm_metrics_wasm_bg.wasm"]
-                .body
-                .starts_with(b"\0asm")
-        );
-        assert!(
-            embedded::WASM
-                .iter()
-                .all(|(rel, _)| !rel.starts_with('/') && !rel.contains(".."))
-        );
+        assert!(files["/wasm/realm_metrics_wasm_bg.wasm"]
+            .body
+            .starts_with(b"\0asm"));
+        assert!(embedded::WASM
+            .iter()
+            .all(|(rel, _)| !rel.starts_with('/') && !rel.contains("..")));
     }
 
     #[test]

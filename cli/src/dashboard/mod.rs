@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
-use realm_metrics_server::{DEFAULT_HTTP, DEFAULT_LISTEN, Options, StoreOptions, query, store};
+use realm_metrics_server::{query, store, Options, StoreOptions, DEFAULT_HTTP, DEFAULT_LISTEN};
 
 use crate::command::socket_addr;
 
