@@ -50,20 +50,6 @@ fn catalog_json_lists_the_reference_rows_in_order() {
         assert!(row["description"].as_str().unwrap().len() > 20);
         assert_eq!(row.as_object().unwrap().len(), 4);
     }
-    // The descriptions are the reference's text.
-    let reference = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/reference/realm-object-server-monitoring.md"
-    ));
-    if let Ok(reference) = reference {
-        for row in &rows {
-            let d = row["description"].as_str().unwrap();
-            assert!(
-                reference.contains(d),
-                "description not in the reference: {d}"
-            );
-        }
-    }
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The one definition of the buffers the Rust side fills and the JS side reads: the record tape
 //! of `decode()` and the column layout of `decodeColumns()` / `ColumnDecoder`.
 //!
-//! The JS side never writes these numbers itself: [`js_module`] renders them as an ES module,
+//! The JS side never writes these numbers itself: `js_module` renders them as an ES module,
 //! `wasm/js/layout.js` (committed; the unit test `layout_js_is_current` fails when it is stale and
 //! rewrites it with `REALM_METRICS_BLESS=1`). `js/build.js`, which wasm-bindgen copies on its own
 //! into the package, carries the same text between two marker lines, checked by the same test.
