@@ -382,6 +382,8 @@ class Core {
     this.error = null;
     /** DD_ENV and the like are global tags (`includeDataDogTags` not false). */
     this.envTags = true;
+    /** Removes this client's listeners from a `stream` once it closes. @type {(() => void) | null} */
+    this.unlisten = null;
     this.mock = false;
     /** One line per call (mock mode or `aggregation: false`). */
     this.perCall = false;
@@ -532,18 +534,23 @@ function StatsD(host, port, prefix, suffix, globalize, cacheDns, mock, globalTag
   this.CHECKS = CHECKS;
   this._init();
   if (o.globalize) /** @type {any} */ (globalThis).statsd = this;
-  if (core.mock) return;
-
   const uds = this.protocol === 'uds';
-  let maxBuffer = o.maxBufferSize === undefined ? undefined : o.maxBufferSize;
+  let maxBuffer = o.maxBufferSize === undefined || o.maxBufferSize === null ? undefined : o.maxBufferSize;
   if (maxBuffer !== undefined) {
     checkNumber(maxBuffer, 'maxBufferSize');
     if (!Number.isInteger(maxBuffer) || maxBuffer < 0) {
       throw fail(RangeError, 'invalid_config', `maxBufferSize must be an integer >= 0, got ${maxBuffer}`);
     }
+    if (uds && maxBuffer > 8192) {
+      console.warn(`realm-metrics: maxBufferSize ${maxBuffer} is more than a UDS datagram carries here; using 8192`);
+    }
     // A datagram carries at most 65507 bytes (8192 for a Unix datagram socket, as hot-shots).
     maxBuffer = Math.min(maxBuffer, uds ? 8192 : 65507);
   }
+  // As hot-shots: the option as given (0 when not), capped for UDS.
+  this.maxBufferSize = maxBuffer === undefined ? 0 : maxBuffer;
+  if (core.mock) return;
+
   /** @type {import('../index').NativeSinkOptions} */
   const n = { protocol: this.protocol };
   if (this.protocol === 'udp' || this.protocol === 'tcp') {
@@ -602,7 +609,14 @@ function StatsD(host, port, prefix, suffix, globalize, cacheDns, mock, globalTag
   if (core.stream) {
     const stream = core.stream;
     // A stream with no error listener would crash the process on an error.
-    stream.on('error', (/** @type {Error} */ e) => { if (handler) handler(e); });
+    const onError = (/** @type {Error} */ e) => { if (handler) handler(e); };
+    stream.on('error', onError);
+    // After close(), once the stream has closed, its listeners are back to what the program
+    // left on it (as hot-shots leaves them).
+    core.unlisten = () => {
+      if (stream.closed) stream.removeListener('error', onError);
+      else stream.once('close', () => stream.removeListener('error', onError));
+    };
     core.pump = () => {
       const sink = core.sink;
       if (!sink.closed) sink.flush(true);
@@ -1066,6 +1080,7 @@ StatsD.prototype.close = function close(callback) {
       if (core.timer) clearInterval(core.timer);
       // hot-shots destroys the stream; ending it lets what was written reach its reader.
       if (!core.stream.writableEnded) core.stream.end();
+      if (core.unlisten) core.unlisten();
     }
   }
   core.closed = true;

@@ -106,3 +106,48 @@ test("protocol 'stream' without a stream: the errorHandler's error says the `str
     if (typeof c.close === 'function') c.close(() => {});
   }
 });
+
+test('maxBufferSize and bufferFlushInterval read back as hot-shots gives them; UDS caps maxBufferSize at 8192 with a warning', () => {
+  const cases = [
+    [{}, 0, 1000],
+    [{ maxBufferSize: 0, bufferFlushInterval: 60 }, 0, 60],
+    [{ maxBufferSize: 10000 }, 10000, 1000],
+    [{ maxBufferSize: 10000, protocol: 'uds' }, 8192, 1000],
+    [{ maxBufferSize: 1000, protocol: 'uds' }, 1000, 1000],
+  ];
+  for (const [opts, size, every] of cases) {
+    for (const [name, C, extra] of BOTH) {
+      const warned = [];
+      const orig = console.warn;
+      console.warn = (m) => { warned.push(String(m)); };
+      let c;
+      try {
+        c = new C({ ...extra, mock: true, ...opts });
+      } finally {
+        console.warn = orig;
+      }
+      const what = `${name} ${JSON.stringify(opts)}`;
+      assert.equal(c.maxBufferSize, size, what);
+      assert.equal(c.bufferFlushInterval, every, what);
+      const capped = warned.some((m) => m.includes('maxBufferSize') && m.includes('8192') && m.includes('UDS'));
+      assert.equal(capped, opts.protocol === 'uds' && opts.maxBufferSize > 8192, what);
+    }
+  }
+});
+
+test("protocol 'stream': after close() and the stream's 'close', its 'error' and 'close' listener counts are back to the program's, on both", async () => {
+  const { Writable } = await import('node:stream');
+  for (const [name, C, extra] of BOTH) {
+    const stream = new Writable({ write(_chunk, _enc, cb) { cb(); } });
+    const mine = () => {};
+    stream.on('error', mine);
+    const base = [stream.listenerCount('error'), stream.listenerCount('close')];
+    const c = new C({ ...extra, protocol: 'stream', stream });
+    c.increment('s', 1);
+    await new Promise((resolve) => c.close(() => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(stream.closed || stream.destroyed, `${name}: the stream is closed`);
+    assert.deepEqual([stream.listenerCount('error'), stream.listenerCount('close')], base, name);
+    assert.ok(stream.listeners('error').includes(mine), `${name} leaves the program's own listener`);
+  }
+});
