@@ -620,8 +620,17 @@ function StatsD(host, port, prefix, suffix, globalize, cacheDns, mock, globalTag
     core.pump = () => {
       const sink = core.sink;
       if (!sink.closed) sink.flush(true);
+      let lost = 0;
       for (const payload of sink.take()) {
         if (!stream.destroyed && !stream.writableEnded) stream.write(payload + '\n');
+        else lost++;
+      }
+      // As hot-shots: a stream destroyed (or ended) by the program is reported, with the code
+      // Node gives a write after destroy, once per flush that had something to write.
+      if (lost && handler) {
+        const e = fail(Error, 'send_failed', `the stream is ${stream.destroyed ? 'destroyed' : 'ended'}: ${lost} payload(s) not written`);
+        /** @type {any} */ (e).code = 'ERR_STREAM_DESTROYED';
+        handler(e);
       }
     };
     if (interval > 0) {

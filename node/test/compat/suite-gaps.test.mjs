@@ -151,3 +151,24 @@ test("protocol 'stream': after close() and the stream's 'close', its 'error' and
     assert.ok(stream.listeners('error').includes(mine), `${name} leaves the program's own listener`);
   }
 });
+
+test("protocol 'stream': a stream the program destroyed is reported to errorHandler with code ERR_STREAM_DESTROYED, nothing written, on both", async () => {
+  const { Writable } = await import('node:stream');
+  for (const [name, C, extra] of BOTH) {
+    let writes = 0;
+    const stream = new Writable({ write(_chunk, _enc, cb) { writes++; cb(); } });
+    const errors = [];
+    const c = new C({ ...extra, protocol: 'stream', stream, errorHandler: (e) => errors.push(e) });
+    stream.destroy();
+    c.increment('lost', 1);
+    c.timing('lost.t', 5);
+    if (typeof c.flush === 'function') c.flush();
+    const until = Date.now() + 3000;
+    while (errors.length === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.ok(errors.length >= 1, `${name} reports the destroyed stream`);
+    assert.equal(errors[0].code, 'ERR_STREAM_DESTROYED', name);
+    assert.equal(writes, 0, name);
+    // hot-shots never calls close's callback once its stream is destroyed: close without one.
+    c.close();
+  }
+});
