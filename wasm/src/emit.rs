@@ -15,14 +15,15 @@
 
 use core::fmt::Write as _;
 
+use realm_metrics::wire::stream::{next_line, Line};
 use realm_metrics::wire::{
-    CatalogMatch, CommonLine, DecodeError, Event, Number, OverlongLine, Record, Sample,
-    SampleValue, ServiceCheck, Tags, catalog_match, decode, decode_common, decode_line,
+    catalog_match, decode_common, decode_line, CatalogMatch, CommonLine, DecodeError, Event,
+    Number, OverlongLine, Record, Sample, SampleValue, ServiceCheck, Tags,
 };
 
 use crate::layout::{
-    ARENA_COLUMNS, COL_DELTA, COL_KIND_MISMATCH, ROW_BYTES, TYPE_EVENT, TYPE_SERVICE_CHECK, flag,
-    kind, type_code, value_kind,
+    flag, kind, type_code, value_kind, ARENA_COLUMNS, COL_DELTA, COL_KIND_MISMATCH, ROW_BYTES,
+    TYPE_EVENT, TYPE_SERVICE_CHECK,
 };
 
 /// "No value" in a `u32` slot (a null string, a non-catalog id).
@@ -51,44 +52,10 @@ pub trait Sink<'a> {
     fn too_long(&mut self, line: usize, e: OverlongLine);
 }
 
-/// A tag-less sample of each metric type, by type code, for the catalog match of common lines
-/// without tags (core's decoding of `t:0|<type>`, made once; see [`run`]).
-fn templates() -> [Option<Sample<'static>>; 6] {
-    thread_local! {
-        static TEMPLATES: [Option<Sample<'static>>; 6] = make_templates();
-    }
-    TEMPLATES.with(|all| *all)
-}
-
-/// The samples of [`templates`], in type-code order (`MetricType::ALL`). Kept out of line: the
-/// general decoder is inlined once, here, not per type.
-#[inline(never)]
-fn make_templates() -> [Option<Sample<'static>>; 6] {
-    const LINES: [&[u8]; 6] = [b"t:0|c", b"t:0|g", b"t:0|ms", b"t:0|h", b"t:0|s", b"t:0|d"];
-    let mut out = [None; 6];
-    for (slot, line) in out.iter_mut().zip(LINES) {
-        if let Ok(Record::Metric(l)) = decode_line(line, 1) {
-            *slot = Some(l.first());
-        }
-    }
-    out
-}
-
 /// Core's `catalog_match`.
 #[inline]
 fn matched<'a>(name: &'a str, sample: &Sample<'a>, prefix: Option<&str>) -> CatalogMatch<'a> {
     catalog_match(name, sample, prefix)
-}
-
-/// The catalog match of the common line at the start of `rest`, which has tags (they may give
-/// the host): core's own sample of the line. Out of line, as every path but the hottest: a small
-/// loop in [`run`] is what the engine optimises best.
-#[inline(never)]
-fn tagged_match<'a>(rest: &'a [u8], prefix: Option<&str>) -> Option<CatalogMatch<'a>> {
-    match decode(rest).next() {
-        Some(Ok(Record::Metric(l))) => Some(matched(l.name, &l.first(), prefix)),
-        _ => None,
-    }
 }
 
 /// Decode `input`, numbering its first line `first_line`. A line longer than `max_line` bytes (not
@@ -98,9 +65,9 @@ fn tagged_match<'a>(rest: &'a [u8], prefix: Option<&str>) -> Option<CatalogMatch
 /// is all ASCII (then byte offsets are UTF-16 offsets too).
 ///
 /// Everything is core's: a line of the common shape is read by core's one-pass `decode_common`
-/// and handed to [`Sink::common`]; any other line by core's decoder. Both get core's
-/// `catalog_match`: for a common line without tags, with a tag-less sample of its type (the
-/// match depends on the name, the type and the tags only; `run_matches_flatten*` check it).
+/// and handed to [`Sink::common`] with its catalog match (core's `CommonLine::catalog_match`,
+/// which is `catalog_match` without making a sample; `run_matches_flatten*` check it); any other
+/// line by core's decoder, with core's `catalog_match`.
 pub fn run<'a, S: Sink<'a>>(
     input: &'a [u8],
     prefix: Option<&str>,
@@ -112,28 +79,13 @@ pub fn run<'a, S: Sink<'a>>(
     let mut ascii = true;
     let mut pos = 0;
     let mut no = first_line;
-    let templates = templates();
     while let Some(rest) = input.get(pos..).filter(|r| !r.is_empty()) {
         if let Some(f) = decode_common(rest).filter(|f| f.len <= max_line) {
-            // Core's catalog_match reads the tags for a `host` tag only: without one, the tag-less
-            // sample of the line's type gives the same match (the run_matches_flatten tests
-            // compare every line with core's own).
-            let tags = f.tags();
-            let cat = if tags.is_empty() || !tags.iter().any(|(k, _)| k == "host") {
-                templates
-                    .get(usize::from(type_code(f.ty)))
-                    .and_then(Option::as_ref)
-                    .filter(|t| t.ty == f.ty)
-                    .map(|t| catalog_match(f.name, t, prefix))
-            } else {
-                tagged_match(rest, prefix)
-            };
-            if let Some(cat) = cat {
-                sink.common(no, pos, &f, cat);
-                no += 1;
-                pos += f.advance;
-                continue;
-            }
+            // Core's catalog_match, from the line's name, type and tags.
+            sink.common(no, pos, &f, f.catalog_match(prefix));
+            no += 1;
+            pos += f.advance;
+            continue;
         }
         let (advance, line_ascii) = general_line(rest, pos, no, prefix, max_line, sink);
         ascii = ascii && line_ascii;
@@ -145,7 +97,7 @@ pub fn run<'a, S: Sink<'a>>(
 
 /// One line of `rest` (at byte `pos` of the input, numbered `no`) that is not of the common
 /// shape, read by core's decoder: how many bytes it takes, and whether they are ASCII. Out of
-/// line (see [`tagged_match`]).
+/// line: a small loop in [`run`] is what the engine optimises best.
 #[inline(never)]
 fn general_line<'a, S: Sink<'a>>(
     rest: &'a [u8],
@@ -155,51 +107,29 @@ fn general_line<'a, S: Sink<'a>>(
     max_line: usize,
     sink: &mut S,
 ) -> (usize, bool) {
-    // An empty line (core's decoder would skip it and go on to the next one): count it.
-    match rest {
-        [b'\n', ..] => return (1, true),
-        [b'\r', b'\n', ..] | [b'\r'] => return (2.min(rest.len()), true),
-        _ => {}
-    }
-    // One non-empty line, read by core's decoder.
-    let mut lines = decode(rest);
-    let item = lines.next();
-    let advance = rest.len() - lines.remainder().len();
+    // The line as core's stream splitter defines it, then core's decoder.
+    let (line, advance) = next_line(rest, max_line);
     let ascii = rest.get(..advance).is_some_and(<[u8]>::is_ascii);
-    let mut len = advance;
-    if rest.get(len.wrapping_sub(1)) == Some(&b'\n') {
-        len -= 1;
-    }
-    if len > 0 && rest.get(len - 1) == Some(&b'\r') {
-        len -= 1;
-    }
-    if len > max_line {
-        sink.too_long(no, OverlongLine { max: max_line });
-    } else if let Some(item) = item {
-        sink.begin_line(pos, len);
-        match item {
-            Ok(Record::Metric(l)) if l.is_multi() => {
-                for s in l.samples() {
+    match line {
+        Line::TooLong(e) => sink.too_long(no, e),
+        Line::Text([]) => {}
+        Line::Text(text) => {
+            sink.begin_line(pos, text.len());
+            match decode_line(text, no) {
+                Ok(Record::Metric(l)) if l.is_multi() => {
+                    for s in l.samples() {
+                        let cat = matched(l.name, &s, prefix);
+                        sink.value(no, l.name, &s, cat);
+                    }
+                }
+                Ok(Record::Metric(l)) => {
+                    let s = l.first();
                     let cat = matched(l.name, &s, prefix);
                     sink.value(no, l.name, &s, cat);
                 }
-            }
-            Ok(Record::Metric(l)) => {
-                let s = l.first();
-                let cat = matched(l.name, &s, prefix);
-                sink.value(no, l.name, &s, cat);
-            }
-            Ok(Record::Event(mut e)) => {
-                e.line = no;
-                sink.event(&e);
-            }
-            Ok(Record::ServiceCheck(mut s)) => {
-                s.line = no;
-                sink.service_check(&s);
-            }
-            Err(mut e) => {
-                e.line = no;
-                sink.error(&e);
+                Ok(Record::Event(e)) => sink.event(&e),
+                Ok(Record::ServiceCheck(s)) => sink.service_check(&s),
+                Err(e) => sink.error(&e),
             }
         }
     }
@@ -210,7 +140,11 @@ fn general_line<'a, S: Sink<'a>>(
 #[inline]
 fn byte_offset(input: &[u8], s: &str) -> usize {
     let off = (s.as_ptr() as usize).wrapping_sub(input.as_ptr() as usize);
-    if off <= input.len() { off } else { 0 }
+    if off <= input.len() {
+        off
+    } else {
+        0
+    }
 }
 
 /// Appends formatted text to a byte vector.
@@ -1260,7 +1194,7 @@ impl<'a> Sink<'a> for ArenaColumns<'a, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use realm_metrics::wire::{Flat, flatten};
+    use realm_metrics::wire::{flatten, Flat};
 
     #[derive(Default)]
     struct Log(Vec<String>);

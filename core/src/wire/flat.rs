@@ -1,9 +1,9 @@
 //! One flat record per decoded value, with catalog recognition: the shape that the CLI's
 //! `decode`, the Node package and the wasm package all report.
 
+use super::decode::{decode, DecodeError, Event, Lines, Sample, Samples, ServiceCheck, Tags};
 use super::Record;
-use super::decode::{DecodeError, Event, Lines, Sample, Samples, ServiceCheck, decode};
-use crate::catalog::{Recognized, recognize_full};
+use crate::catalog::{recognize_full, Kind, Recognized};
 
 /// The catalog match of a value's name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,20 +82,49 @@ pub fn catalog_match<'a>(
     sample: &Sample<'a>,
     prefix: Option<&str>,
 ) -> CatalogMatch<'a> {
-    let kind = sample.ty.kind();
-    let found = match recognize_full(name, prefix, kind) {
-        Ok(Some((host, recognized))) => Ok(Some((host.or_else(|| host_tag(sample)), recognized))),
-        // `realm.<catalog name>`: a match only with a host tag.
-        // (The name first: it is cheaper than the tags.)
-        Ok(None) if prefix.is_none() => match recognize_full(name, Some(HOST_TAG_PREFIX), kind) {
-            Ok(Some((_, recognized))) => Ok(host_tag(sample).map(|host| (Some(host), recognized))),
-            Err(()) if host_tag(sample).is_some() => Err(()),
-            _ => Ok(None),
+    catalog_match_parts(name, sample.ty.kind(), sample.tags(), prefix)
+}
+
+/// [`catalog_match`] of a value of `kind` with `tags`: what it reads of the sample. (For
+/// callers that have no [`Sample`], such as [`CommonLine::catalog_match`].)
+///
+/// [`CommonLine::catalog_match`]: super::CommonLine::catalog_match
+#[inline(always)]
+pub(crate) fn catalog_match_parts<'a>(
+    name: &'a str,
+    kind: Option<Kind>,
+    tags: Tags<'a>,
+    prefix: Option<&str>,
+) -> CatalogMatch<'a> {
+    match recognize_full(name, prefix, kind) {
+        // The host in the name (the common case: the tags are not read).
+        Ok(Some((Some(host), recognized))) => CatalogMatch::Metric {
+            host: Some(host),
+            recognized,
         },
-        other => other,
+        Ok(Some((None, recognized))) => CatalogMatch::Metric {
+            host: host_tag(tags),
+            recognized,
+        },
+        // `realm.<catalog name>`: a match only with a host tag, so without tags (most lines)
+        // there is nothing more to look up.
+        Ok(None) if prefix.is_none() && !tags.is_empty() => host_tagged(name, kind, tags),
+        Ok(None) => CatalogMatch::None,
+        Err(()) => CatalogMatch::KindMismatch,
+    }
+}
+
+/// `realm.<catalog name>` with a `host` tag (see [`catalog_match`]). Out of line: rare.
+#[inline(never)]
+fn host_tagged<'a>(name: &'a str, kind: Option<Kind>, tags: Tags<'a>) -> CatalogMatch<'a> {
+    let Some(host) = host_tag(tags) else {
+        return CatalogMatch::None;
     };
-    match found {
-        Ok(Some((host, recognized))) => CatalogMatch::Metric { host, recognized },
+    match recognize_full(name, Some(HOST_TAG_PREFIX), kind) {
+        Ok(Some((_, recognized))) => CatalogMatch::Metric {
+            host: Some(host),
+            recognized,
+        },
         Ok(None) => CatalogMatch::None,
         Err(()) => CatalogMatch::KindMismatch,
     }
@@ -104,9 +133,9 @@ pub fn catalog_match<'a>(
 /// The prefix of names whose host is in a tag (Telegraf's `hostname_as_tag` layout).
 const HOST_TAG_PREFIX: &str = "realm";
 
-/// The value of the sample's last `host` tag, when it is not empty.
-fn host_tag<'a>(sample: &Sample<'a>) -> Option<&'a str> {
-    let tags = sample.tags();
+/// The value of the last `host` tag, when it is not empty.
+#[inline]
+fn host_tag(tags: Tags<'_>) -> Option<&str> {
     if tags.is_empty() {
         return None;
     }
@@ -234,6 +263,38 @@ mod tests {
                 Some((Some("worker-1.example.com"), Metric::SessionStarted)),
                 "{dialect}: {line}"
             );
+        }
+    }
+
+    #[test]
+    fn common_line_catalog_match_is_catalog_match() {
+        use crate::wire::decode_common;
+        let lines = [
+            "realm.h1.connection.online:3|g",
+            "realm.h1.connection.online:3|c",
+            "realm.h1.session.started:2|c|#env:prod",
+            "realm.h1.protocol.25.used:1|c",
+            "realm.h1.protocol.bytes.sent:7|g",
+            "realm.h1.sync.upload.latency:1.5|ms|@0.5",
+            "realm.connection.online,host=h1:3|g",
+            "realm.connection.online:3|g|#host:h1",
+            "realm.connection.online:3|ms|#host:h1",
+            "realm.connection.online:3|g|#env:prod",
+            "realm.connection.online,host=:3|g",
+            "realm.connection.online:3|g",
+            "svc.realms.open:1|g|#host:h1",
+            "svc.realms.open:1|g",
+            "svc.realms.open:1|c",
+            "other:1|c",
+        ];
+        for line in lines {
+            let c = decode_common(line.as_bytes()).expect(line);
+            for prefix in [None, Some("svc"), Some("realm"), Some("")] {
+                let Some(Flat::Value(v)) = flatten(line.as_bytes(), prefix).next() else {
+                    panic!("{line}");
+                };
+                assert_eq!(c.catalog_match(prefix), v.catalog, "{line} {prefix:?}");
+            }
         }
     }
 }

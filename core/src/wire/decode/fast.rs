@@ -1,9 +1,10 @@
 //! The one-pass fast path for the common line shape.
 
 use super::metric::{MetricLine, Sample};
-use super::tags::{Tags, check_tags};
-use super::value::{Number, SampleValue, parse_number, parse_rate};
-use crate::wire::MetricType;
+use super::tags::{check_tags, Tags};
+use super::value::{parse_number, parse_rate, Number, SampleValue};
+use crate::wire::flat::catalog_match_parts;
+use crate::wire::{CatalogMatch, MetricType};
 
 /// Powers of ten that are exact doubles.
 const POW10: [f64; 16] = [
@@ -42,6 +43,14 @@ impl<'a> CommonLine<'a> {
             bucket: self.bucket_tags,
             dog: self.dog_tags,
         }
+    }
+
+    /// The catalog match of the line's value: what
+    /// [`catalog_match`](crate::wire::catalog_match) gives for its name and sample, without
+    /// making the sample.
+    #[inline(always)]
+    pub fn catalog_match(&self, prefix: Option<&str>) -> CatalogMatch<'a> {
+        catalog_match_parts(self.name, self.ty.kind(), self.tags(), prefix)
     }
 }
 
