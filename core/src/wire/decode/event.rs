@@ -1,6 +1,6 @@
 //! DogStatsD events: `_e{title_len,text_len}:title|text|...`.
 
-use super::tags::{Tags, check_tags};
+use super::tags::{check_tags, Tags};
 use super::value::parse_u64;
 use super::{DecodeError, DecodeErrorKind};
 

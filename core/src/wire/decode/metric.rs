@@ -1,7 +1,7 @@
 //! Metric lines: `name[,tags]:value[:value...]|type[|field...][:segment...]`.
 
-use super::tags::{Tags, check_tags};
-use super::value::{Number, SampleValue, parse_rate, parse_u64, parse_value};
+use super::tags::{check_tags, Tags};
+use super::value::{parse_rate, parse_u64, parse_value, Number, SampleValue};
 use super::{DecodeError, DecodeErrorKind};
 use crate::wire::MetricType;
 
@@ -68,7 +68,7 @@ impl<'a> MetricLine<'a> {
             template: self.first,
             pending: self.first_rest,
             body_pos: self.first_end,
-            first: Some(self.first),
+            started: false,
         }
     }
 
@@ -98,15 +98,18 @@ pub struct Samples<'a> {
     pending: &'a str,
     /// Offset just past the current segment in the body.
     body_pos: usize,
-    first: Option<Sample<'a>>,
+    /// Whether the first sample (`template` itself) was returned: the iterator holds one copy of
+    /// it, not two (the struct is copied for every line).
+    started: bool,
 }
 
 impl<'a> Iterator for Samples<'a> {
     type Item = Sample<'a>;
 
     fn next(&mut self) -> Option<Sample<'a>> {
-        if let Some(first) = self.first.take() {
-            return Some(first);
+        if !self.started {
+            self.started = true;
+            return Some(self.template);
         }
         // The line was validated: a ':' here starts another segment.
         if self.pending.is_empty() && self.body.as_bytes().get(self.body_pos) != Some(&b':') {

@@ -50,7 +50,7 @@ mod value;
 
 pub use error::{DecodeError, DecodeErrorKind};
 pub use event::Event;
-pub use fast::{CommonLine, decode_common};
+pub use fast::{decode_common, CommonLine};
 pub use metric::{MetricLine, Sample, Samples};
 pub use service_check::ServiceCheck;
 pub use tags::{TagIter, Tags};
@@ -100,17 +100,40 @@ impl<'a> Lines<'a> {
 impl<'a> Iterator for Lines<'a> {
     type Item = Result<Record<'a>, DecodeError>;
 
+    /// The common line in one pass ([`decode_common`]), inlined into the caller so that the
+    /// record is built where the caller takes it (not copied out of a call); every other line,
+    /// and the end of the input, out of line.
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.input.get(self.pos..)?;
+        if let Some((line, advance)) = fast_line(rest, self.line_no + 1) {
+            self.pos += advance;
+            self.line_no += 1;
+            return Some(Ok(Record::Metric(line)));
+        }
+        self.next_general()
+    }
+}
+
+impl<'a> Lines<'a> {
+    /// [`Iterator::next`] for a line that is not of the common shape, an empty line or the end
+    /// of the input (the line at `self.pos` is known not to be a common line).
+    #[inline(never)]
+    fn next_general(&mut self) -> Option<Result<Record<'a>, DecodeError>> {
+        let mut try_fast = false;
         loop {
             let rest = self.input.get(self.pos..)?;
             if rest.is_empty() {
                 return None;
             }
-            if let Some((line, advance)) = fast_line(rest, self.line_no + 1) {
-                self.pos += advance;
-                self.line_no += 1;
-                return Some(Ok(Record::Metric(line)));
+            if try_fast {
+                if let Some((line, advance)) = fast_line(rest, self.line_no + 1) {
+                    self.pos += advance;
+                    self.line_no += 1;
+                    return Some(Ok(Record::Metric(line)));
+                }
             }
+            try_fast = true;
             let (mut line, advance) = match rest.iter().position(|&b| b == b'\n') {
                 Some(i) => (rest.get(..i).unwrap_or(&[]), i + 1),
                 None => (rest, rest.len()),

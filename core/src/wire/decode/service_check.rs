@@ -1,6 +1,6 @@
 //! DogStatsD service checks: `_sc|name|status|...`.
 
-use super::tags::{Tags, check_tags};
+use super::tags::{check_tags, Tags};
 use super::value::parse_u64;
 use super::{DecodeError, DecodeErrorKind};
 
