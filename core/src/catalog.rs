@@ -311,7 +311,14 @@ fn catalog_suffix(name: &[u8]) -> Option<Suffix> {
         if d == digits_end || d < 9 || name.get(d - 9..d) != Some(b"protocol.") {
             return None;
         }
-        let version = parse_version(core::str::from_utf8(name.get(d..digits_end)?).ok()?)?;
+        // Up to 19 digits always fit a u64 (no overflow checks: a library call in wasm).
+        let version = if digits_end - d <= 19 {
+            name.get(d..digits_end)?
+                .iter()
+                .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'))
+        } else {
+            parse_version(core::str::from_utf8(name.get(d..digits_end)?).ok()?)?
+        };
         return Some(Suffix {
             metric: Metric::ProtocolVersionUsed,
             len: name.len() - (d - 9),

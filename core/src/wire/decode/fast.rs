@@ -33,7 +33,8 @@ pub struct CommonLine<'a> {
     /// Bytes consumed: the line and its `\n` or `\r\n`, if any.
     pub advance: usize,
     body_start: usize,
-    fields_start: usize,
+    /// The fields after the value (type, rate, tags), as in [`Sample`].
+    fields: &'a str,
 }
 
 impl<'a> CommonLine<'a> {
@@ -42,6 +43,21 @@ impl<'a> CommonLine<'a> {
         Tags {
             bucket: self.bucket_tags,
             dog: self.dog_tags,
+        }
+    }
+
+    /// The line's one sample, as core's decoder gives it.
+    #[inline]
+    pub fn sample(&self) -> Sample<'a> {
+        Sample {
+            value: SampleValue::Number(self.value),
+            ty: self.ty,
+            delta: self.delta,
+            sample_rate: self.sample_rate,
+            timestamp: None,
+            container: None,
+            tags: self.tags(),
+            fields: self.fields,
         }
     }
 
@@ -79,7 +95,7 @@ pub fn decode_common(input: &[u8]) -> Option<CommonLine<'_>> {
         len: line_end,
         advance,
         body_start,
-        fields_start,
+        fields: ascii_str(input.get(fields_start..line_end)?),
     })
 }
 
@@ -232,20 +248,30 @@ fn fast_rate(input: &[u8], mut i: usize) -> Option<(Option<f64>, usize)> {
             r
         }
         None => {
-            i = r_start;
-            while let Some(c) = input.get(i) {
-                if !(c.is_ascii_digit() || *c == b'.') {
-                    break;
-                }
-                i += 1;
-            }
-            parse_rate(ascii_str(input.get(r_start..i)?))?
+            let (r, end) = general_rate(input, r_start)?;
+            i = end;
+            r
         }
     };
     if !(r > 0.0 && r <= 1.0) {
         return None;
     }
     Some((Some(r), i))
+}
+
+/// A rate at `r_start` that is not a plain `D+.D+` (say `1`, `.5` or `0.000001234`): the general
+/// parser, and the rate's end. Out of line: rare.
+#[cold]
+#[inline(never)]
+fn general_rate(input: &[u8], r_start: usize) -> Option<(f64, usize)> {
+    let mut i = r_start;
+    while let Some(c) = input.get(i) {
+        if !(c.is_ascii_digit() || *c == b'.') {
+            break;
+        }
+        i += 1;
+    }
+    Some((parse_rate(ascii_str(input.get(r_start..i)?))?, i))
 }
 
 /// Step 5: optional DogStatsD tags at `i`, last on the line: their range and the end of the
@@ -309,17 +335,7 @@ fn plain_fraction(input: &[u8], i: usize, int: u64, int_digits: usize) -> Option
 pub(super) fn fast_line(input: &[u8], line_no: usize) -> Option<(MetricLine<'_>, usize)> {
     let c = decode_common(input)?;
     let body = ascii_str(input.get(c.body_start..c.len)?);
-    let fields = ascii_str(input.get(c.fields_start..c.len)?);
-    let first = Sample {
-        value: SampleValue::Number(c.value),
-        ty: c.ty,
-        delta: c.delta,
-        sample_rate: c.sample_rate,
-        timestamp: None,
-        container: None,
-        tags: c.tags(),
-        fields,
-    };
+    let first = c.sample();
     Some((
         MetricLine {
             line: line_no,
