@@ -62,6 +62,7 @@ pub struct MetricLine<'a> {
 
 impl<'a> MetricLine<'a> {
     /// The samples of the line, in order (several for multi-value and packed lines).
+    #[inline]
     pub fn samples(&self) -> Samples<'a> {
         Samples {
             body: self.body,
@@ -78,6 +79,7 @@ impl<'a> MetricLine<'a> {
     }
 
     /// The first sample (every line has at least one).
+    #[inline]
     pub fn first(&self) -> Sample<'a> {
         self.first
     }
@@ -106,6 +108,7 @@ pub struct Samples<'a> {
 impl<'a> Iterator for Samples<'a> {
     type Item = Sample<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Sample<'a>> {
         if !self.started {
             self.started = true;
