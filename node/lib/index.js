@@ -613,10 +613,7 @@ function StatsD(host, port, prefix, suffix, globalize, cacheDns, mock, globalTag
     stream.on('error', onError);
     // After close(), once the stream has closed, its listeners are back to what the program
     // left on it (as hot-shots leaves them).
-    core.unlisten = () => {
-      if (stream.closed) stream.removeListener('error', onError);
-      else stream.once('close', () => stream.removeListener('error', onError));
-    };
+    core.unlisten = () => { stream.removeListener('error', onError); };
     core.pump = () => {
       const sink = core.sink;
       if (!sink.closed) sink.flush(true);
@@ -1081,6 +1078,7 @@ StatsD.prototype.flush = function flush(callback) {
 StatsD.prototype.close = function close(callback) {
   const core = this._core;
   let err = null;
+  let waitStream = false;
   if (core.sink && !core.sink.closed) {
     const info = core.sink.close(typeof callback !== 'function');
     if (info) err = toError(info);
@@ -1089,7 +1087,9 @@ StatsD.prototype.close = function close(callback) {
       if (core.timer) clearInterval(core.timer);
       // hot-shots destroys the stream; ending it lets what was written reach its reader.
       if (!core.stream.writableEnded) core.stream.end();
-      if (core.unlisten) core.unlisten();
+      // As hot-shots: the callback once the stream has closed (at most 1 s from now).
+      waitStream = !core.stream.closed && !core.stream.destroyed;
+      if (!waitStream && core.unlisten) core.unlisten();
     }
   }
   core.closed = true;
@@ -1097,11 +1097,43 @@ StatsD.prototype.close = function close(callback) {
   this._fast.clear();
   this._fastGauge.clear();
   if (core.cells) core.cells.series.clear();
+  if (waitStream) return this._closeStream(callback, err);
   if (typeof callback === 'function') {
     if (err) callback(err);
     else callback();
   }
   return Promise.resolve();
+};
+
+/**
+ * The rest of close() for a `stream` client: wait for the stream's 'close' (at most 1 s), then
+ * remove this client's listeners and call back.
+ * @param {unknown} callback @param {Error | null} err @returns {Promise<void>}
+ */
+StatsD.prototype._closeStream = function _closeStream(callback, err) {
+  const core = this._core;
+  const stream = core.stream;
+  return new Promise((resolve) => {
+    let done = false;
+    /** @param {boolean} closed */
+    const finish = (closed) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      stream.removeListener('close', onClose);
+      // A stream still open keeps this client's error listener until it closes.
+      if (closed) { if (core.unlisten) core.unlisten(); } else stream.once('close', () => { if (core.unlisten) core.unlisten(); });
+      if (typeof callback === 'function') {
+        if (err) callback(err);
+        else callback();
+      }
+      resolve();
+    };
+    const onClose = () => finish(true);
+    const timer = setTimeout(() => finish(false), 1000);
+    timer.unref();
+    stream.on('close', onClose);
+  });
 };
 
 /** The sink's counters (all zero in mock mode). */
