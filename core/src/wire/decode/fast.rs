@@ -142,7 +142,7 @@ struct FastValue {
     /// The integer digits' value (wrapped past 19 digits; then `general` is set).
     int: u64,
     /// A plain decimal already converted.
-    float: Option<Number>,
+    float: Option<f64>,
     /// The value needs the general number parser.
     general: bool,
 }
@@ -155,7 +155,7 @@ impl FastValue {
             return parse_number(input.get(self.start..self.end)?);
         }
         if let Some(f) = self.float {
-            return Some(f);
+            return Some(Number::Float(f));
         }
         Some(if !self.neg {
             Number::UInt(self.int)
@@ -192,7 +192,7 @@ fn fast_value(input: &[u8], start: usize) -> Option<FastValue> {
     let mut float = None;
     if let Some((v, end)) = plain_fraction(input, i, int, int_digits) {
         if input.get(end) == Some(&b'|') {
-            float = Some(Number::Float(if neg { -v } else { v }));
+            float = Some(if neg { -v } else { v });
             i = end;
         }
     }
