@@ -137,6 +137,46 @@ proptest! {
         check_fast_matches_general(line.as_bytes());
     }
 
+    /// Long names, bucket tags and `|#` tags (the word-at-a-time and vector scans run only past
+    /// 8 and 16 bytes), with a stop byte, a control byte, DEL or a non-ASCII byte anywhere.
+    #[test]
+    fn fast_path_agrees_on_long_names_and_tags(
+        name in proptest::collection::vec(prop_oneof![
+            40 => b'a'..=b'z', 1 => Just(b':'), 1 => Just(b','), 1 => Just(b'|'), 1 => Just(b'='),
+            1 => Just(0x7fu8), 1 => 0u8..0x20, 1 => 0x80u8..=0xff], 0..48),
+        bucket in proptest::option::of("[a-z]{1,20}=[a-z0-9.-]{1,20}(,[a-z]{1,8}=[a-z]{1,8})?"),
+        dog in proptest::collection::vec(prop_oneof![
+            30 => b'a'..=b'z', 3 => Just(b':'), 3 => Just(b','), 1 => Just(b'|'),
+            1 => Just(0x7fu8), 1 => 0u8..0x20, 1 => 0x80u8..=0xff], 0..40),
+        ty in "(c|g|ms|h|d)",
+        tail in "(\n[a-z]{0,3})?",
+    ) {
+        let mut line = name;
+        if let Some(b) = bucket {
+            line.push(b',');
+            line.extend_from_slice(b.as_bytes());
+        }
+        line.extend_from_slice(b":12|");
+        line.extend_from_slice(ty.as_bytes());
+        if !dog.is_empty() {
+            line.extend_from_slice(b"|#");
+            line.extend_from_slice(&dog);
+        }
+        line.extend_from_slice(tail.as_bytes());
+        check_fast_matches_general(&line);
+    }
+
+    /// The vectorisable tag check finds exactly what a byte-by-byte look finds.
+    #[test]
+    fn check_tags_matches_a_byte_loop(tags in "[a-z:=,]{0,40}", colon in any::<bool>()) {
+        let sep = if colon { b':' } else { b'=' };
+        let b = tags.as_bytes();
+        let want = (0..b.len())
+            .find(|&i| b[i] == sep && (i == 0 || b[i - 1] == b','))
+            .map_or(Ok(()), Err);
+        prop_assert_eq!(check_tags(&tags, sep), want);
+    }
+
     #[test]
     fn fast_path_decimals_round_like_the_general_path(line in "x:[-+]?[0-9]{0,12}(\\.[0-9]{0,10})?\\|(g|ms)") {
         check_fast_matches_general(line.as_bytes());
