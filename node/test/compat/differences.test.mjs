@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HotShots, Realm, HS_PLAIN, receiver, closeHs, withRandom } from './helpers.mjs';
+import { deadPort } from '../helpers.mjs';
 
 async function both(opts, calls, { hsOpts = {}, ourOpts = {} } = {}) {
   const [rh, ro] = [await receiver(), await receiver()];
@@ -112,4 +113,32 @@ test('an unresolvable host: ERR_REALM_METRICS_RESOLVE_FAILED here, ENOTFOUND fro
   }
   assert.equal(codes[1], 'ERR_REALM_METRICS_RESOLVE_FAILED');
   assert.ok(/ENOTFOUND|EAI_AGAIN/.test(codes[0]), codes[0]);
+});
+
+test('instance fields and bufferFlushInterval 0: hot-shots leaves host and mock undefined and replaces 0 by 1000 with a warning; here host is resolved, mock a boolean, and 0 means no timed flush', async () => {
+  const port = await deadPort();
+  const saved = process.env.DD_AGENT_HOST;
+  delete process.env.DD_AGENT_HOST;
+  const seen = [];
+  const orig = console.error;
+  console.error = (m) => { seen.push(String(m)); };
+  try {
+    const hs = new HotShots({ ...HS_PLAIN, port, mock: undefined, bufferFlushInterval: 0, maxBufferSize: 100 });
+    const hsWarned = seen.some((m) => m.includes("'bufferFlushInterval'"));
+    seen.length = 0;
+    const ours = new Realm({ port, mock: undefined, bufferFlushInterval: 0, host: undefined });
+    assert.equal(hs.host, undefined);
+    assert.equal(hs.mock, undefined);
+    assert.equal(hs.bufferFlushInterval, 1000);
+    assert.ok(hsWarned);
+    assert.equal(ours.host, 'localhost');
+    assert.equal(ours.mock, false);
+    assert.equal(ours.bufferFlushInterval, 0);
+    assert.equal(seen.filter((m) => m.includes("'bufferFlushInterval'")).length, 0);
+    await closeHs(hs);
+    await ours.close();
+  } finally {
+    console.error = orig;
+    if (saved !== undefined) process.env.DD_AGENT_HOST = saved;
+  }
 });
