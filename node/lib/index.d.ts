@@ -4,6 +4,18 @@ import type { CatalogEntry, EmitterStats } from '../index';
 
 export type { CatalogEntry, EmitterStats } from '../index';
 
+// The decode result: one definition shared with the realm-metrics-wasm package (./decoded.d.ts,
+// a copy of the repository's types/decoded.d.ts).
+import type { DecodeResult } from './decoded';
+export type {
+  DecodedValue,
+  DecodedEvent,
+  DecodedServiceCheck,
+  DecodedRecord,
+  DecodeError,
+  DecodeResult,
+} from './decoded';
+
 /**
  * Tags: an object (`{ env: 'prod' }`) or hot-shots' array of `"key:value"` strings; a string
  * without `:` is a bare tag. Reserved characters are replaced by `_` as hot-shots does. (The
@@ -80,67 +92,19 @@ export interface EncodeOptions {
  */
 export declare function encode(name: string, value: number | bigint | string, type: MetricType, options?: EncodeOptions): string;
 
-/** A decoded value (one per value of a multi-value or packed line). */
-export interface DecodedValue {
-  line: number;
-  name: string;
-  type: MetricType;
-  /** A number; a `bigint` for integers beyond 2^53; a string for set members. */
-  value: number | bigint | string;
-  delta: boolean;
-  sampleRate: number | null;
-  tags: Record<string, string | null>;
-  timestamp: number | bigint | null;
-  /** The catalog name (`connection.online`, `protocol.<version>.used`) or `null`. */
-  metric: string | null;
-  host: string | null;
-  version: number | bigint | null;
-  /** Present (true) when the name is a catalog name with the wrong type. */
-  kindMismatch?: true;
-  /** From `|c:<id>`. */
-  container?: string;
-  /** Unknown `|x` fields, without the `|`. */
-  extensions?: string[];
-}
-
-/** A DogStatsD event. */
-export interface DecodedEvent {
-  line: number;
-  type: 'event';
-  title: string;
-  text: string;
-  timestamp: number | bigint | null;
-  hostname: string | null;
-  aggregationKey: string | null;
-  priority: string | null;
-  sourceTypeName: string | null;
-  alertType: string | null;
-  tags: Record<string, string | null>;
-}
-
-/** A DogStatsD service check. */
-export interface DecodedServiceCheck {
-  line: number;
-  type: 'service_check';
-  name: string;
-  status: number;
-  timestamp: number | bigint | null;
-  hostname: string | null;
-  tags: Record<string, string | null>;
-  message: string | null;
-}
-
-/** A malformed line. */
-export interface DecodeError {
-  line: number;
-  /** 1-based byte column. */
-  column: number;
-  message: string;
-}
-
-export interface DecodeResult {
-  metrics: Array<DecodedValue | DecodedEvent | DecodedServiceCheck>;
-  errors: DecodeError[];
+/** A client's counters: the emitter's, and those of stream transports and the series cells. */
+export interface ClientStats extends EmitterStats {
+  /** Stream transports: failed connection attempts. */
+  connectErrors: number;
+  /**
+   * Stream transports: lines dropped because the backlog was full (the server unreachable or not
+   * reading), or still unwritten at close.
+   */
+  linesDroppedBacklog: number;
+  /** Stream transports: bytes waiting to be written, now. */
+  backlogBytes: number;
+  /** Counters and gauges refused because the client's series cells were full. */
+  seriesRefused: number;
 }
 
 /** Decode StatsD text or bytes; malformed lines become `errors`, the rest still decodes. */
@@ -291,7 +255,7 @@ export declare class StatsD {
   flush(callback?: (err?: Error) => void): Promise<void>;
   /** Flush and stop the flusher thread; later calls are no-ops. The Promise never rejects. */
   close(callback?: (err?: Error) => void): Promise<void>;
-  stats(): EmitterStats;
+  stats(): ClientStats;
 }
 
 export interface RealmMetricsOptions {
@@ -361,7 +325,7 @@ export declare class RealmMetrics {
   gaugeDelta(metric: Metric, delta: number): void;
   flush(callback?: (err?: Error) => void): Promise<void>;
   close(callback?: (err?: Error) => void): Promise<void>;
-  stats(): EmitterStats;
+  stats(): ClientStats;
 }
 
 /** The catalog method name of a `Metric` key: `ConnectionStarted` -> `connectionStarted`. */
