@@ -31,7 +31,7 @@ use realm_metrics::Metric;
 use wasm_bindgen::prelude::*;
 
 use emit::{ArenaColumns, ColumnArena, Tape};
-use realm_metrics::wire::stream::{DEFAULT_MAX_LINE, LineStream};
+use realm_metrics::wire::stream::{LineStream, DEFAULT_MAX_LINE};
 
 // The types the generated declarations name are those of the package's entry (js/index.d.ts,
 // which takes the decode result from the shared types/decoded.d.ts).
