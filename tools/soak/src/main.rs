@@ -3,7 +3,9 @@
 //! (VmRSS from /proc/self/status, sampled every second) must stay flat after warm-up, and the
 //! hot-path cost per event is reported. Run by `scripts/soak.sh [SECONDS]` in release.
 //!
-//!   cargo run --release -p realm-metrics --example soak -- [SECONDS] [THREADS]
+//! ```text
+//! cargo run --release -p realm-metrics-soak -- [SECONDS] [THREADS]
+//! ```
 //!
 //! Exits with status 1 (after printing why) when a check fails.
 
