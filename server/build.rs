@@ -8,6 +8,9 @@
 //! directory of this build is locked by the cargo that runs this script), and `npm ci` in
 //! `cli/dashboard`. If that fails, the build stops and says what to run.
 
+#[path = "src/asset_files.rs"]
+mod asset_files;
+
 use std::env;
 use std::fmt::Write as _;
 use std::fs;
@@ -73,16 +76,15 @@ fn main() {
         }
     }
 
-    let mut wasm = Vec::new();
-    if let Err(e) = walk(&wasm_dir, "", &mut wasm) {
-        fail(
+    let wasm = match asset_files::wasm_files(&wasm_dir, MAX_FILES) {
+        Ok(files) => files,
+        Err(e) => fail(
             &root,
             "the wasm web build (wasm/pkg/web)",
             "bash wasm/build.sh",
             &format!("cannot read it: {e}"),
-        );
-    }
-    wasm.sort();
+        ),
+    };
     let uplot: Vec<(String, PathBuf)> = UPLOT_FILES
         .iter()
         .map(|f| ((*f).to_owned(), uplot_dir.join(f)))
@@ -116,31 +118,6 @@ fn main() {
             &format!("cannot write {}: {e}", out.display()),
         );
     }
-}
-
-/// Every `.js` and `.wasm` file under `dir` (the wasm build has `snippets/…/*.js`), as
-/// `(relative path with '/', absolute path)`.
-fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>) -> io::Result<()> {
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let rel = if rel.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{rel}/{name}")
-        };
-        let ty = entry.file_type()?;
-        if out.len() >= MAX_FILES {
-            return Err(io::Error::other(format!("more than {MAX_FILES} files")));
-        }
-        if ty.is_dir() {
-            walk(&entry.path(), &rel, out)?;
-        } else if ty.is_file() && (name.ends_with(".js") || name.ends_with(".wasm")) {
-            out.push((rel, entry.path()));
-        }
-    }
-    Ok(())
 }
 
 /// Run `cmd` to make `what`; on failure stop the build, saying what to run (`fix`).

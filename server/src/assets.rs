@@ -16,6 +16,9 @@ pub struct Asset {
     pub content_type: &'static str,
 }
 
+/// The most files read from an `--assets` directory (the wasm build has three or four).
+const MAX_ASSET_FILES: usize = 1000;
+
 /// URL path -> file.
 pub type Files = HashMap<String, Asset>;
 
@@ -45,28 +48,6 @@ fn add(files: &mut Files, url: &str, body: Vec<u8>) {
     if let Some(content_type) = content_type(url) {
         files.insert(url.to_owned(), Asset { body, content_type });
     }
-}
-
-/// Every `.js` and `.wasm` file under `dir` (the wasm build has `snippets/…/*.js`), as
-/// `(relative path with '/', contents)`.
-fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, Vec<u8>)>) -> io::Result<()> {
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let rel = if rel.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{rel}/{name}")
-        };
-        let ty = entry.file_type()?;
-        if ty.is_dir() && out.len() < 1000 {
-            walk(&entry.path(), &rel, out)?;
-        } else if ty.is_file() && (name.ends_with(".js") || name.ends_with(".wasm")) {
-            out.push((rel, fs::read(entry.path())?));
-        }
-    }
-    Ok(())
 }
 
 /// The page, the wasm web build and uPlot. With `assets`, the wasm web build is read from that
@@ -113,10 +94,8 @@ pub fn load(assets: Option<&Path>) -> io::Result<Files> {
             ));
         }
     }
-    let mut wasm = Vec::new();
-    walk(dir, "", &mut wasm)?;
-    for (rel, body) in wasm {
-        add(&mut files, &format!("/wasm/{rel}"), body);
+    for (rel, path) in crate::asset_files::wasm_files(dir, MAX_ASSET_FILES)? {
+        add(&mut files, &format!("/wasm/{rel}"), fs::read(path)?);
     }
     if dir.join("uPlot.esm.js").is_file() {
         for name in ["uPlot.esm.js", "uPlot.min.css"] {

@@ -19,6 +19,7 @@
 
 pub mod agg;
 pub mod alerts;
+mod asset_files;
 pub mod assets;
 mod demo;
 pub mod http;
