@@ -501,12 +501,7 @@ impl NativeEmitter {
                     &format!("port must be an integer in 1..65535, got {port}"),
                 ));
             }
-            let port = port as u16;
-            let address = if host.contains(':') && !host.starts_with('[') {
-                format!("[{host}]:{port}")
-            } else {
-                format!("{host}:{port}")
-            };
+            let address = crate::sink::socket_address(host, port as u16);
             b = if protocol == "tcp" {
                 b.tcp(address)
             } else {

@@ -41,6 +41,16 @@ const MAX_QUEUED_BYTES: usize = 16 << 20;
 /// Stream transports: the bound on bytes waiting to be written (core's backlog).
 const MAX_BUFFERED: usize = 1 << 20;
 
+/// `host:port` for core's transports, with an IPv6 literal in brackets (shared with the
+/// `NativeEmitter`).
+pub(crate) fn socket_address(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// Options of a `NativeSink` (normalised by the JavaScript layer).
 #[napi(object)]
 #[derive(Debug)]
@@ -443,12 +453,7 @@ impl NativeSink {
         let Ok(port) = u16::try_from(port) else {
             return Err(throw(env, "invalid_config", "port must be in 1..65535"));
         };
-        // `host:port`, with an IPv6 literal in brackets.
-        let address = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
+        let address = socket_address(&host, port);
         let path = options.path.clone();
         let need_path = || {
             path.clone().ok_or_else(|| {
