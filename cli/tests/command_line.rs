@@ -12,8 +12,8 @@ use clap::CommandFactory;
 use realm_metrics_cli::command::Cli;
 use support::{TempDir, BIN};
 
-/// Run the binary with `args`, no REALM_METRICS_* variables unless `env` sets them.
-fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+/// The binary, without the REALM_METRICS_* variables of the environment the tests run in.
+fn bin() -> Command {
     let mut c = Command::new(BIN);
     for v in [
         "REALM_METRICS_LISTEN",
@@ -22,7 +22,13 @@ fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     ] {
         c.env_remove(v);
     }
-    c.args(args)
+    c
+}
+
+/// Run the binary with `args`, no REALM_METRICS_* variables unless `env` sets them.
+fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    bin()
+        .args(args)
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
@@ -149,15 +155,7 @@ fn misspellings_exit_2_with_a_suggestion() {
 /// Start `dashboard` with `args` and `env`; wait for its banner; return the child and the page
 /// and StatsD addresses.
 fn start_dashboard(args: &[&str], env: &[(&str, &str)]) -> (std::process::Child, String, String) {
-    let mut c = Command::new(BIN);
-    for v in [
-        "REALM_METRICS_LISTEN",
-        "REALM_METRICS_HTTP",
-        "REALM_METRICS_DATA",
-    ] {
-        c.env_remove(v);
-    }
-    let mut child = c
+    let mut child = bin()
         .arg("dashboard")
         .args(args)
         .envs(env.iter().copied())
