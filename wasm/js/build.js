@@ -381,6 +381,11 @@ function buildColumnsInner(memory, count, arenaPtr, errPtr, errWords, msgPtr, ms
     poolUsed += (size + 7) & ~7;
   }
   const v = columnsAt(ab, off, n, n);
+  return columnsResult(count, v, ascii, errors);
+}
+
+// The result of decodeColumns and ColumnDecoder.decode: the column views `v`, and the errors.
+function columnsResult(count, v, ascii, errors) {
   return {
     count,
     values: v.values,
@@ -421,20 +426,7 @@ function columnViewsInner(cache, memory, count, arenaPtr, cap, errPtr, errWords,
     cache.cap = cap;
   }
   const errors = errorList(memory, errPtr, errWords, msgPtr, msgLen);
-  return {
-    count,
-    values: v.values,
-    sampleRates: v.sampleRates,
-    types: v.types,
-    flags: v.flags,
-    catalogIds: v.catalogIds,
-    lines: v.lines,
-    nameOffsets: v.nameOffsets,
-    nameLengths: v.nameLengths,
-    ascii,
-    errorCount: errors.length,
-    errors,
-  };
+  return columnsResult(count, v, ascii, errors);
 }
 
 // --- the functions the Rust side imports ------------------------------------------------------
